@@ -1,0 +1,18 @@
+"""SMPL's 24-joint kinematic tree (names and parents exactly as SMPL's)."""
+
+from __future__ import annotations
+
+SMPL_JOINT_NAMES: tuple[str, ...] = (
+    "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee",
+    "spine2", "left_ankle", "right_ankle", "spine3", "left_foot", "right_foot",
+    "neck", "left_collar", "right_collar", "head", "left_shoulder", "right_shoulder",
+    "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hand", "right_hand",
+)
+
+# parent index of each joint; -1 for the root (SMPL stores it as 2**32 - 1 in kintree_table)
+SMPL_PARENTS: tuple[int, ...] = (
+    -1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21,
+)
+
+NUM_SMPL_JOINTS = 24
+NUM_BETAS = 10

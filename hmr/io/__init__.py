@@ -1,0 +1,1 @@
+"""File formats: atomic HDF5 files, the sequence format, manifests."""

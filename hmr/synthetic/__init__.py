@@ -1,0 +1,1 @@
+"""The synthetic video benchmark: procedural motion, cameras, headless rendering, sequence files."""
