@@ -33,14 +33,15 @@ def sequence_rng(seed: int, dataset: str, seq: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(f"{dataset}/{seq}".encode())])
 
 
-def _motion(params: Mapping[str, Any], n: int, fps: float, rng: np.random.Generator) -> dict:
+def _motion(params: Mapping[str, Any], n: int, fps: float, rng: np.random.Generator,
+            pelvis_rest: np.ndarray) -> dict:
     """Procedural motion, or a random window of a random AMASS clip when configured."""
     amass_dir = params.get("amass_dir")
     if amass_dir and rng.random() < params.get("amass_fraction", 0.5):
         clips = list_amass_clips(amass_dir)
         if clips:
             path = clips[rng.integers(len(clips))]
-            clip = load_amass_npz(path, target_fps=fps)
+            clip = load_amass_npz(path, target_fps=fps, pelvis_rest=pelvis_rest)
             T = len(clip["pose"])
             start = int(rng.integers(0, max(T - n, 0) + 1))
             idx = np.minimum(np.arange(start, start + n), T - 1)  # hold the last frame if short
@@ -55,7 +56,7 @@ def _forward(layer, pose: np.ndarray, betas: np.ndarray, trans: np.ndarray) -> t
     with torch.no_grad():
         out = layer(global_orient=torch.as_tensor(pose[:, :3], dtype=torch.float32),
                     body_pose=torch.as_tensor(pose[:, 3:], dtype=torch.float32),
-                    betas=torch.as_tensor(np.broadcast_to(betas, (T, len(betas))), dtype=torch.float32),
+                    betas=torch.as_tensor(np.tile(betas, (T, 1)), dtype=torch.float32),
                     transl=torch.as_tensor(trans, dtype=torch.float32))
     return out.vertices.numpy(), out.joints[:, :24].numpy()
 
@@ -98,8 +99,11 @@ def synthesize_sequence(dataset: str, seq: str, params: Mapping[str, Any], body_
     W, H = int(params["width"]), int(params["height"])
     layer = smpl_layer(body_model)
 
-    motion = _motion(params, n, fps, rng)
     betas = np.clip(rng.normal(0.0, params.get("shape_std", 1.0), 10), -2.5, 2.5).astype(np.float32)
+    with torch.no_grad():
+        v_shaped = layer.v_template + torch.einsum("l,vcl->vc", torch.as_tensor(betas), layer.shapedirs)
+        pelvis_rest = (layer.J_regressor[0] @ v_shaped).numpy().astype(np.float64)
+    motion = _motion(params, n, fps, rng, pelvis_rest)
     pose_w = motion["pose"].astype(np.float32)
     trans_w = motion["trans"].astype(np.float32).copy()
     verts_w, joints_w = _forward(layer, pose_w, betas, trans_w)
@@ -110,7 +114,8 @@ def synthesize_sequence(dataset: str, seq: str, params: Mapping[str, Any], body_
     joints_w[..., 1] += lift
 
     out_of_frame = bool(rng.random() < params.get("out_of_frame_prob", 0.0))
-    cam = generate_camera(n, fps, W, H, joints_w[:, 0], rng, allow_out_of_frame=out_of_frame)
+    cam = generate_camera(n, fps, W, H, joints_w[:, 0], rng, allow_out_of_frame=out_of_frame,
+                          ground_y=0.0)
     K, R, t = (cam[k].astype(np.float64) for k in ("K", "R", "t"))
 
     verts_c = np.einsum("tij,tvj->tvi", R, verts_w) + t[:, None]
@@ -122,15 +127,13 @@ def synthesize_sequence(dataset: str, seq: str, params: Mapping[str, Any], body_
     lo, hi = verts2d.min(axis=1), verts2d.max(axis=1)
     bbox = np.concatenate([(lo + hi) / 2, hi - lo], axis=1)  # (cx, cy, w, h), may leave the image
 
-    with torch.no_grad():
-        v_shaped = layer.v_template + torch.einsum("l,vcl->vc", torch.as_tensor(betas), layer.shapedirs)
-        pelvis_rest = (layer.J_regressor[0] @ v_shaped).numpy().astype(np.float64)
     pose_c, trans_c = to_camera_frame(pose_w, trans_w, pelvis_rest, R, t)
 
     margin = int(0.5 * max(W, H))
     canvas = make_background(rng, H, W, margin)
     offsets, zooms = _background_offsets(K, R)
-    colors = part_colors(np.asarray(layer.lbs_weights), rng)
+    colors = part_colors(np.asarray(layer.lbs_weights), rng=rng,
+                         rest_verts=layer.v_template.numpy())
     faces = np.asarray(layer.faces, dtype=np.int64)
     frames = np.empty((n, H, W, 3), np.uint8)
     for i in tqdm(range(n), desc=f"render {seq}", unit="frame", mininterval=2.0):
