@@ -5,8 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hmr.synthetic.camera import (CAMERA_MODES, FOV_RANGE, focal_from_fov, generate_camera,
-                                  intrinsics, look_at, project)
+from hmr.synthetic.camera import (
+    CAMERA_MODES,
+    FOV_RANGE,
+    focal_from_fov,
+    generate_camera,
+    intrinsics,
+    look_at,
+    project,
+)
 from hmr.synthetic.motion import GROUND_Y, generate_motion
 
 W, H, FPS = 320, 240, 30

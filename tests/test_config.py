@@ -2,9 +2,9 @@ import copy
 
 import pytest
 import yaml
+from conftest import REPO
 
 from hmr.config import ConfigError, load_config, validate_config
-from conftest import REPO
 
 
 @pytest.fixture()

@@ -54,3 +54,24 @@ def test_reader_errors_are_one_line_naming_file_and_dataset(tmp_path):
     with pytest.raises(H5FormatError, match=r"bad\.h5: not a readable HDF5 file") as err:
         read_array(tmp_path / "bad.h5", "x")
     assert "\n" not in str(err.value)
+
+
+def test_atomic_path_gives_normal_permissions_and_cleans_up(tmp_path):
+    import os
+
+    from hmr.io.atomic import atomic_path
+
+    old = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "a.txt") as tmp:
+            tmp.write_text("x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
+    try:
+        with atomic_path(tmp_path / "b.txt") as tmp:
+            tmp.write_text("partial")
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]

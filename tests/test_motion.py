@@ -10,9 +10,18 @@ from scipy.spatial.transform import Rotation
 
 from hmr.body.joints import SMPL_JOINT_NAMES, SMPL_PARENTS
 from hmr.synthetic.amass import list_amass_clips, load_amass_npz
-from hmr.synthetic.motion import (ACTIONS, GROUND_Y, JOINT_LIMITS, PELVIS_HEIGHT, blend_motions,
-                                  clip_to_limits, generate_motion, pose_to_euler, random_motion,
-                                  within_limits)
+from hmr.synthetic.motion import (
+    ACTIONS,
+    GROUND_Y,
+    JOINT_LIMITS,
+    PELVIS_HEIGHT,
+    blend_motions,
+    clip_to_limits,
+    generate_motion,
+    pose_to_euler,
+    random_motion,
+    within_limits,
+)
 
 J = {name: i for i, name in enumerate(SMPL_JOINT_NAMES)}
 

@@ -43,7 +43,7 @@ def test_reprojection_of_gt_within_half_a_pixel(sequence_file, embedded_model_pa
 def test_world_and_camera_geometry_agree(sequence_file):
     seq = read_sequence(sequence_file)
     a = seq.arrays
-    K, R, t = a["camera/K"], a["camera/R"], a["camera/t"]
+    R = a["camera/R"]
     np.testing.assert_allclose(np.einsum("tij,tkj->tik", R, R), np.eye(3)[None].repeat(len(R), 0), atol=1e-5)
     assert (a["gt/joints3d"][..., 2] > 0.5).all()  # in front of the camera
     cx, cy, w, h = seq.bbox.T

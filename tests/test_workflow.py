@@ -7,8 +7,8 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import REPO
+
 from hmr.io.manifest import read_manifest
 from hmr.io.sequence import read_sequence
 

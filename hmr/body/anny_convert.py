@@ -87,21 +87,19 @@ Vertex ids (smplx's extra joints): nose, eyes and ears are the vertices nearest 
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import os
 import pickle
 import re
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from hmr.body.joints import NUM_BETAS, SMPL_JOINT_NAMES, SMPL_PARENTS
+from hmr.io.atomic import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -546,7 +544,7 @@ def build_smpl_from_anny(n_betas: int = NUM_BETAS, n_shape_samples: int = 300,
         "weights": weights,
         "J_regressor": j_regressor,
         "shapedirs": shapedirs,
-        "posedirs": np.zeros((template.shape[0], 3, NUM_POSE_BASIS)),
+        "posedirs": np.zeros((template.shape[0], 3, NUM_POSE_BASIS), np.float32),  # all zero: float32 halves the file
         "kintree_table": kintree_table(),
         "vertex_ids": vertex_ids,
         "joint_names": list(SMPL_JOINT_NAMES),
@@ -557,16 +555,5 @@ def build_smpl_from_anny(n_betas: int = NUM_BETAS, n_shape_samples: int = 300,
 def write_smpl_pickle(model: dict, path: str | os.PathLike) -> None:
     """Pickle ``model`` (protocol 4) to ``path`` atomically: a temporary file in the same
     folder, then ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump(model, fh, protocol=4)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        pickle.dump(model, fh, protocol=4)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import h5py
 import numpy as np
 
 from hmr import __version__
+from hmr.io.atomic import atomic_path
 
 
 class H5FormatError(ValueError):
@@ -47,22 +47,12 @@ def atomic_h5(path: str | os.PathLike, config: Mapping[str, Any] | None = None,
 
     On any exception the temporary file is removed and ``path`` is left untouched.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["hmr_version"] = __version__
-            f.attrs["config_json"] = json.dumps(config or {}, sort_keys=True, default=str)
-            for key, value in (attrs or {}).items():
-                f.attrs[key] = value
-            yield f
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
-        raise
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["hmr_version"] = __version__
+        f.attrs["config_json"] = json.dumps(config or {}, sort_keys=True, default=str)
+        for key, value in (attrs or {}).items():
+            f.attrs[key] = value
+        yield f
 
 
 def write_array(group: h5py.Group, name: str, data: np.ndarray, compress: bool = True) -> h5py.Dataset:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
 
+from hmr.io.atomic import atomic_path
 from hmr.io.h5 import H5FormatError
 from hmr.io.sequence import read_sequence
 
@@ -29,16 +29,8 @@ def write_manifest(rows: Iterable[dict], path: str | os.PathLike) -> pd.DataFram
     df["split"] = pd.Categorical(df["split"], categories=list(SPLITS))
     df = df.sort_values(["split", "seq"]).reset_index(drop=True)
     df["split"] = df["split"].astype(str)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        os.remove(tmp)
-        raise
     return df
 
 

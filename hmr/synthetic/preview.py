@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from hmr.body.joints import SMPL_PARENTS
+from hmr.io.atomic import atomic_path
 from hmr.io.h5 import H5FormatError
 from hmr.io.manifest import read_manifest
 from hmr.io.sequence import iter_frames, read_sequence
@@ -79,10 +80,7 @@ def contact_sheet(manifest: str | os.PathLike, data_dir: str | os.PathLike, out:
     for i, tile in enumerate(tiles):
         r, c = divmod(i, columns)
         sheet[r * h:(r + 1) * h, c * w:(c + 1) * w] = tile
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp.png")
-    if not cv2.imwrite(str(tmp), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR)):
-        raise H5FormatError(f"{out}: could not write image")
-    os.replace(tmp, out)
+    with atomic_path(out, suffix=".png") as tmp:
+        if not cv2.imwrite(str(tmp), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR)):
+            raise OSError(f"{out}: could not write image")
     return sheet
