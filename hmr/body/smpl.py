@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from hmr.body.joints import NUM_BETAS, NUM_SMPL_JOINTS
 
@@ -194,3 +195,29 @@ def smpl_layer(path: str | os.PathLike, device: str = "cpu", num_betas: int = NU
                            create_global_orient=False, create_body_pose=False,
                            create_betas=False, create_transl=False)
     return layer.to(device)
+
+
+def smpl_forward(layer, pose: np.ndarray, betas: np.ndarray, trans: np.ndarray | None = None,
+                 batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Run an SMPL layer on numpy parameters, in batches, without gradients.
+
+    ``pose`` (T,72) axis-angle, ``betas`` (T,10) or (10,), ``trans`` (T,3) or None. Returns vertices
+    (T,V,3) and smplx's joints (T,45,3): SMPL's 24 joints, then nose, right/left eye, right/left ear,
+    6 foot points and 10 finger tips (see :mod:`hmr.body.joint_sets`).
+    """
+    pose = np.asarray(pose, np.float32).reshape(-1, 72)
+    T = len(pose)
+    betas = np.broadcast_to(np.asarray(betas, np.float32), (T, layer.num_betas)).copy()
+    trans = np.zeros((T, 3), np.float32) if trans is None else np.asarray(trans, np.float32)
+    device = layer.v_template.device
+    verts, joints = [], []
+    with torch.no_grad():
+        for i in range(0, max(T, 1), batch_size):
+            s = slice(i, i + batch_size)
+            out = layer(global_orient=torch.as_tensor(pose[s, :3], device=device),
+                        body_pose=torch.as_tensor(pose[s, 3:], device=device),
+                        betas=torch.as_tensor(betas[s], device=device),
+                        transl=torch.as_tensor(trans[s], device=device))
+            verts.append(out.vertices.cpu().numpy())
+            joints.append(out.joints.cpu().numpy())
+    return np.concatenate(verts), np.concatenate(joints)

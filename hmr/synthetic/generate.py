@@ -17,7 +17,7 @@ import torch
 from scipy.spatial.transform import Rotation
 from tqdm import tqdm
 
-from hmr.body.smpl import smpl_layer
+from hmr.body.smpl import smpl_forward, smpl_layer
 from hmr.io.sequence import Sequence, write_sequence
 from hmr.synthetic.amass import list_amass_clips, load_amass_npz
 from hmr.synthetic.backgrounds import crop_background, make_background
@@ -48,17 +48,6 @@ def _motion(params: Mapping[str, Any], n: int, fps: float, rng: np.random.Genera
             return {"pose": clip["pose"][idx], "trans": clip["trans"][idx],
                     "action": f"amass:{os.path.basename(path)}@{start}"}
     return random_motion(n, fps, rng)
-
-
-def _forward(layer, pose: np.ndarray, betas: np.ndarray, trans: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Vertices (T,V,3) and the 24 SMPL joints (T,24,3) for SMPL parameters."""
-    T = len(pose)
-    with torch.no_grad():
-        out = layer(global_orient=torch.as_tensor(pose[:, :3], dtype=torch.float32),
-                    body_pose=torch.as_tensor(pose[:, 3:], dtype=torch.float32),
-                    betas=torch.as_tensor(np.tile(betas, (T, 1)), dtype=torch.float32),
-                    transl=torch.as_tensor(trans, dtype=torch.float32))
-    return out.vertices.numpy(), out.joints[:, :24].numpy()
 
 
 def to_camera_frame(pose: np.ndarray, trans: np.ndarray, pelvis_rest: np.ndarray,
@@ -106,7 +95,8 @@ def synthesize_sequence(dataset: str, seq: str, params: Mapping[str, Any], body_
     motion = _motion(params, n, fps, rng, pelvis_rest)
     pose_w = motion["pose"].astype(np.float32)
     trans_w = motion["trans"].astype(np.float32).copy()
-    verts_w, joints_w = _forward(layer, pose_w, betas, trans_w)
+    verts_w, joints_w = smpl_forward(layer, pose_w, betas, trans_w)
+    joints_w = joints_w[:, :24]
     # stand on the ground (y = 0): lift by the lowest foot height of the sequence (5th pct.)
     lift = -np.percentile(verts_w[..., 1].min(axis=1), 5)
     trans_w[:, 1] += lift
