@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import sys
@@ -61,6 +62,12 @@ def cmd_import_video(args: argparse.Namespace) -> None:
     log.info("wrote %s", args.out)
 
 
+# Each later stage registers its subcommands from its own module: ``register(add)``, where
+# ``add(name, fn, help) -> argparse.ArgumentParser`` (every subcommand gets ``--threads``).
+STAGE_COMMANDS: tuple[str, ...] = (
+)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m hmr", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -100,20 +107,21 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--video", required=True)
     sp.add_argument("--dataset", required=True)
     sp.add_argument("--out", required=True)
+
+    for module in STAGE_COMMANDS:
+        importlib.import_module(module).register(add)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one stage; known input problems end with one line on stderr and exit code 1."""
-    from hmr.body.smpl import BodyModelError
-    from hmr.config import ConfigError
-    from hmr.io.h5 import H5FormatError
+    from hmr.errors import InputError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     args = _parser().parse_args(argv)
     try:
         args.fn(args)
-    except (H5FormatError, BodyModelError, ConfigError, FileNotFoundError) as exc:
+    except (InputError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -10,10 +10,12 @@ from typing import Any
 
 import yaml
 
+from hmr.errors import InputError
+
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / "config.schema.yaml"
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """The config does not match the schema; the message is one line naming the key."""
 
 

@@ -2,7 +2,13 @@
 
 import numpy as np
 
-from hmr.body.joint_sets import COCO17, COCO17_FLIP, SMPL45_TO_COCO17, project_points, smpl_to_coco17
+from hmr.body.joint_sets import (
+    COCO17,
+    COCO17_FLIP,
+    SMPL45_TO_COCO17,
+    project_points,
+    smpl_to_coco17,
+)
 from hmr.body.smpl import smpl_forward, smpl_layer
 
 

@@ -20,12 +20,13 @@ import numpy as np
 import torch
 
 from hmr.body.joints import NUM_BETAS, NUM_SMPL_JOINTS
+from hmr.errors import InputError
 
 REQUIRED_KEYS = ("v_template", "shapedirs", "posedirs", "J_regressor", "weights",
                  "kintree_table", "f")
 
 
-class BodyModelError(ValueError):
+class BodyModelError(InputError):
     """A body model file is missing, unsafe, or not in SMPL's format."""
 
 

@@ -21,10 +21,11 @@ import h5py
 import numpy as np
 
 from hmr import __version__
+from hmr.errors import InputError
 from hmr.io.atomic import atomic_path
 
 
-class H5FormatError(ValueError):
+class H5FormatError(InputError):
     """A file does not hold what a reader expects; the message names the file and dataset."""
 
 
