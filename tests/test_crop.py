@@ -11,8 +11,8 @@ def test_crop_centre_and_scale():
     frame = np.zeros((100, 200, 3), np.uint8)
     frame[40:60, 90:110] = 255  # a 20x20 white square centred at (99.5, 49.5)
     crop = crop_frames(frame[None], np.array([[99.5, 49.5, 20.0, 10.0]]), size=48, scale=1.2)[0]
-    # side 24 px -> 48 px: the square covers the central 40x40 of the crop
-    assert crop[4:44, 4:44].min() > 200
+    # side 24 px -> 48 px (x2): pixel centres 90..109 land on 4.5..42.5
+    assert crop[6:42, 6:42].min() > 200
     assert crop[:2].max() < 30 and crop[:, :2].max() < 30
 
 
