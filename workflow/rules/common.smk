@@ -13,7 +13,10 @@ sys.path.insert(0, workflow.basedir)
 _py_bin = "" if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method else (
     f'export PATH="{Path(sys.executable).parent}:$PATH"; '
 )
-shell.prefix(f'export PYTHONPATH="{workflow.basedir}:$PYTHONPATH"; {_py_bin}')
+# HDF5's file locks fail on many shared filesystems: the SLURM profile sets
+# `hdf5_file_locking=false` (config), which exports HDF5_USE_FILE_LOCKING=FALSE to every job.
+_h5_lock = "" if config.get("hdf5_file_locking", True) else "export HDF5_USE_FILE_LOCKING=FALSE; "
+shell.prefix(f'export PYTHONPATH="{workflow.basedir}:$PYTHONPATH"; {_py_bin}{_h5_lock}')
 
 from hmr.config import ConfigError, validate_config
 from hmr.io.manifest import read_manifest

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Bring up a single-node SLURM cluster on this machine (Debian, as root, no systemd), for the
+# SLURM end-to-end test. Idempotent: returns at once when the cluster already answers.
+#   tests/cluster/start_slurm.sh [STATE_DIR]     start (daemons' PIDs go to STATE_DIR/*.pid)
+#   tests/cluster/start_slurm.sh --stop [STATE_DIR]
+# The config must live at /etc/slurm/slurm.conf: the executor plugin's job step strips SLURM_*
+# variables, so a private SLURM_CONF would make jobs die.
+set -euo pipefail
+
+STOP=0
+if [[ "${1:-}" == "--stop" ]]; then STOP=1; shift; fi
+STATE=${1:-/tmp/hmr-slurm}
+mkdir -p "$STATE"
+
+stop() {
+    for name in slurmd slurmctld munged; do
+        if [[ -f "$STATE/$name.pid" ]]; then
+            kill "$(cat "$STATE/$name.pid")" 2>/dev/null || true
+            rm -f "$STATE/$name.pid"
+        fi
+    done
+}
+if [[ $STOP == 1 ]]; then stop; exit 0; fi
+
+[[ $(id -u) == 0 ]] || { echo "start_slurm.sh: needs root" >&2; exit 2; }
+[[ -f /etc/debian_version ]] || { echo "start_slurm.sh: needs Debian (apt)" >&2; exit 2; }
+
+if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! command -v munged >/dev/null; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q --no-install-recommends slurmctld slurmd slurm-client munge >"$STATE/apt.log" 2>&1 \
+        || { apt-get update -q >>"$STATE/apt.log" 2>&1 &&
+             apt-get install -y -q --no-install-recommends slurmctld slurmd slurm-client munge >>"$STATE/apt.log" 2>&1; } \
+        || { echo "start_slurm.sh: apt-get install failed, see $STATE/apt.log" >&2; exit 3; }
+fi
+
+if sinfo -h -o %T 2>/dev/null | grep -qE "idle|mixed|allocated"; then exit 0; fi
+
+CPUS=$(nproc)
+MEM=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 1024 ))
+mkdir -p /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm /run/munge
+cat > /etc/slurm/slurm.conf <<CONF
+ClusterName=hmr-test
+SlurmctldHost=localhost
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+StateSaveLocation=/var/spool/slurmctld
+SlurmdSpoolDir=/var/spool/slurmd
+SlurmctldPidFile=$STATE/slurmctld.pidfile
+SlurmdPidFile=$STATE/slurmd.pidfile
+SlurmctldLogFile=/var/log/slurm/slurmctld.log
+SlurmdLogFile=/var/log/slurm/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+SchedulerType=sched/backfill
+MinJobAge=300
+ReturnToService=2
+SlurmctldTimeout=30
+SlurmdTimeout=30
+NodeName=localhost CPUs=$CPUS RealMemory=$MEM State=UNKNOWN
+PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
+CONF
+
+# munge: a key, then the daemon as the munge user
+if [[ ! -s /etc/munge/munge.key ]]; then
+    mkdir -p /etc/munge
+    dd if=/dev/urandom bs=1 count=1024 of=/etc/munge/munge.key 2>/dev/null
+fi
+chown -R munge:munge /etc/munge /run/munge /var/lib/munge /var/log/munge 2>/dev/null || true
+chmod 0700 /etc/munge; chmod 0400 /etc/munge/munge.key
+if ! pgrep -x munged >/dev/null; then
+    su -s /bin/sh munge -c "/usr/sbin/munged --force" 
+fi
+pgrep -x munged | head -1 > "$STATE/munged.pid"
+
+nohup slurmctld -D -i >"$STATE/slurmctld.out" 2>&1 &
+echo $! > "$STATE/slurmctld.pid"
+nohup slurmd -D -N localhost >"$STATE/slurmd.out" 2>&1 &
+echo $! > "$STATE/slurmd.pid"
+
+for _ in $(seq 1 60); do
+    if sinfo -h -o %T 2>/dev/null | grep -qE "^(idle|mixed|allocated)"; then exit 0; fi
+    sleep 0.5
+done
+echo "start_slurm.sh: the cluster did not come up; see $STATE/slurmctld.out, $STATE/slurmd.out and /var/log/slurm/" >&2
+exit 4
