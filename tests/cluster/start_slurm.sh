@@ -75,6 +75,7 @@ chmod 0700 /etc/munge; chmod 0400 /etc/munge/munge.key
 if ! pgrep -x munged >/dev/null; then
     su -s /bin/sh munge -c "/usr/sbin/munged --force" 
 fi
+for _ in $(seq 1 20); do pgrep -x munged >/dev/null && break; sleep 0.2; done
 pgrep -x munged | head -1 > "$STATE/munged.pid"
 
 nohup slurmctld -D -i >"$STATE/slurmctld.out" 2>&1 &
