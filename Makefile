@@ -6,7 +6,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.hmr-installed
 
-.PHONY: install run test lint clean
+.PHONY: install run test lint clean demo-video
 
 install: $(STAMP)
 
@@ -24,6 +24,13 @@ test: install
 
 lint: install
 	$(BIN)/snakemake --lint
+
+# The README's demo video: sports2d's Sports2D/Demo/demo.mp4 (BSD-3-Clause) taken out of its wheel
+# (`pip download --no-deps`: nothing installed), checksum-verified, licence beside it.
+demo-video: videos/demo.mp4
+
+videos/demo.mp4: | install
+	$(BIN)/python -m hmr fetch-demo-video --out $@
 
 clean:
 	rm -rf results data logs .snakemake

@@ -23,7 +23,15 @@ wildcard_constraints:
 include: "workflow/rules/body_model.smk"
 include: "workflow/rules/synthetic.smk"
 include: "workflow/rules/datasets.smk"
+include: "workflow/rules/real_datasets.smk"
 include: "workflow/rules/preview.smk"
+include: "workflow/rules/features.smk"
+include: "workflow/rules/keypoints.smk"
+include: "workflow/rules/dynamics.smk"
+include: "workflow/rules/embedding.smk"
+include: "workflow/rules/regressor.smk"
+include: "workflow/rules/report.smk"
+include: "workflow/rules/demo.smk"
 
 
 rule all:

@@ -65,6 +65,15 @@ def cmd_import_video(args: argparse.Namespace) -> None:
 # Each later stage registers its subcommands from its own module: ``register(add)``, where
 # ``add(name, fn, help) -> argparse.ArgumentParser`` (every subcommand gets ``--threads``).
 STAGE_COMMANDS: tuple[str, ...] = (
+    "hmr.keypoints.commands",
+    "hmr.datasets.commands",
+    "hmr.embedding.commands",
+    "hmr.flow.commands",
+    "hmr.model.commands",
+    "hmr.features.commands",
+    "hmr.render.commands",
+    "hmr.demo.commands",
+    "hmr.report.commands",
 )
 
 

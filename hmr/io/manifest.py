@@ -39,7 +39,7 @@ def read_manifest(path: str | os.PathLike) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise H5FormatError(f"{path}: manifest not found")
-    df = pd.read_csv(path)
+    df = pd.read_csv(path, dtype={"seq": str, "split": str})  # names like Penn Action's 0001 stay text
     missing = [c for c in MANIFEST_COLUMNS if c not in df.columns]
     if missing:
         raise H5FormatError(f"{path}: manifest lacks column(s) {', '.join(missing)}")

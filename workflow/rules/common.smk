@@ -56,6 +56,8 @@ def sequence_names(dataset, split=None):
     if d["type"] == "sequences":
         df = read_manifest(Path(d["path"]) / "manifest.csv")
         return [s for s, sp in zip(df.seq, df.split) if split is None or sp == split]
+    if d["type"] in REAL_DATASET_TYPES:
+        return real_dataset_names(dataset, split)
     videos = sorted(p for p in Path(d["path"]).iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
     return [p.stem for p in videos] if split in (None, "none") else []
 
@@ -67,7 +69,10 @@ def video_file(dataset, seq):
 
 
 def sequence_file(dataset, seq):
-    """Path of one sequence file: the user's folder for `sequences`, data/ otherwise."""
+    """Path of one sequence file: the user's folder for `sequences`, data/ otherwise (the demo's
+    tracked videos included)."""
+    if dataset not in config["datasets"]:  # the demo dataset (config demo.dataset)
+        return f"data/{dataset}/{seq}.h5"
     d = config["datasets"][dataset]
     if d["type"] == "sequences":
         return str(Path(d["path"]) / f"{seq}.h5")
@@ -87,6 +92,363 @@ def json_param(value):
 
 
 def all_targets():
+    """The full reproduction: data, previews, keypoint accuracy, the embedding's evaluation,
+    every variant's metrics and the report's tables and figures (the demo is a separate target)."""
     targets = [manifest_file(name) for name in config["datasets"]]
     targets.append(f"results/{config['preview']['dataset']}/preview.png")
+    targets += [f"results/{d}/keypoints_pck.csv" for d in config["datasets"]
+                if config["datasets"][d]["type"] in ("synthetic", "sequences")]
+    targets.append("results/models/embedding_eval.csv")
+    targets += [f"results/{d}/metrics/{v}.csv" for d in config["regressor"]["eval_datasets"]
+                for v in config["regressor"]["variants"]]
+    targets += report_targets()
     return targets
+
+
+# --- keypoints stage (workflow/rules/keypoints.smk) ---
+def keypoints_backend(dataset):
+    kp = config["keypoints"]
+    return kp.get("backend_by_dataset", {}).get(dataset, kp["backend"])
+
+
+def keypoints_inputs(wc):
+    """The sequence file, plus the body model (simulated detector) or mmpose's model files."""
+    inputs = {"sequence": sequence_file(wc.dataset, wc.seq)}
+    backend = keypoints_backend(wc.dataset)
+    if backend == "synthetic-detector":
+        inputs["body_model"] = body_model_path()
+    if backend == "mmpose":
+        mm = config["keypoints"]["mmpose"]
+        inputs.update({k: mm[k] for k in ("config", "checkpoint") if mm.get(k)})
+    return inputs
+
+
+def keypoints_pck_sequences(dataset):
+    """Sequences the PCK table covers: the test split, or every sequence when there is none."""
+    return sequence_names(dataset, "test") or sequence_names(dataset)
+
+
+def keypoints_params(dataset):
+    """The config subsection the dataset's keypoints backend reads, as JSON (so that editing
+    another backend's settings does not rerun these keypoints)."""
+    section = {"mediapipe": "mediapipe", "mmpose": "mmpose", "synthetic-detector": "simulated"}
+    key = section[keypoints_backend(dataset)]
+    return json_param({key: config["keypoints"][key]})
+
+
+# --- real datasets (workflow/rules/real_datasets.smk, hmr/datasets/) ---
+# Each real dataset's root is scanned once when the workflow is parsed (facts about big annotation
+# files are cached under .snakemake/hmr_dataset_scan); a bad layout stops the run with one line.
+from hmr.datasets import REAL_DATASET_TYPES
+
+_real_scans = {}
+
+
+def real_dataset_sources(dataset):
+    """{seq: SeqSource} of a real dataset (3dpw, h36m, ...): names, splits, input files."""
+    if dataset not in _real_scans:
+        from hmr.datasets import scan_dataset
+        from hmr.errors import InputError
+
+        try:
+            sources = scan_dataset(config["datasets"][dataset], cache_dir=".snakemake/hmr_dataset_scan")
+        except InputError as exc:
+            print(f"Dataset error: datasets.{dataset}: {exc}", file=sys.stderr)
+            sys.exit(1)
+        _real_scans[dataset] = {s.name: s for s in sources}
+    return _real_scans[dataset]
+
+
+def real_dataset_names(dataset, split=None):
+    return [n for n, s in real_dataset_sources(dataset).items() if split is None or s.split == split]
+
+
+def _real_source(wc):
+    sources = real_dataset_sources(wc.dataset)
+    if wc.seq not in sources:
+        raise ValueError(f"datasets.{wc.dataset}: no sequence '{wc.seq}' under {config['datasets'][wc.dataset]['root']}")
+    return sources[wc.seq]
+
+
+def real_dataset_inputs(wc):
+    """The annotation files (and videos) one imported sequence reads."""
+    return list(_real_source(wc).inputs)
+
+
+def real_dataset_source(wc):
+    """The sequence's scan entry as JSON, handed to `hmr import-dataset --source`."""
+    return _real_source(wc).to_json()
+
+
+def real_datasets_of_types(*kinds):
+    return "|".join(n for n, d in config["datasets"].items() if d["type"] in kinds) or "(?!)"
+
+
+for _name, _d in config["datasets"].items():
+    if _d["type"] in REAL_DATASET_TYPES:
+        real_dataset_sources(_name)
+
+
+# --- dynamics stage (workflow/rules/dynamics.smk, hmr/flow/) ---
+def dynamics_inputs(wc):
+    """The sequence file, plus RAFT's checkpoint when that backend is configured."""
+    inputs = {"sequence": sequence_file(wc.dataset, wc.seq)}
+    dyn = config["dynamics"]
+    if dyn["backend"] == "raft" and dyn["raft"].get("checkpoint"):
+        inputs["checkpoint"] = dyn["raft"]["checkpoint"]
+    return inputs
+
+
+def dynamics_params():
+    """The dynamics section as JSON without `threads` and the unused backends' settings (so that
+    editing those does not rerun the stage)."""
+    dyn = config["dynamics"]
+    unused = {"threads"} | ({"farneback", "dis", "raft"} - {dyn["backend"]})
+    return json_param({k: v for k, v in dyn.items() if k not in unused})
+
+
+# --- features stage (workflow/rules/features.smk, hmr/features/) ---
+PRETRAINED_BACKBONE = "results/models/backbone.pt"
+
+
+def features_pretrain_sequences(split):
+    """Sequence files of the pretraining dataset's split (train trains, val is reported)."""
+    name = config["features"]["pretrain"]["dataset"]
+    return [sequence_file(name, s) for s in sequence_names(name, split)]
+
+
+def _has_precomputed_features(path):
+    """True when an existing sequence file ships precomputed/features (copied, no backbone)."""
+    import h5py
+
+    if not config["features"].get("use_precomputed", True) or not Path(path).is_file():
+        return False
+    try:
+        with h5py.File(path, "r") as f:
+            return "precomputed/features" in f
+    except OSError:
+        return False
+
+
+def features_inputs(wc):
+    """The sequence file, plus the backbone: the configured checkpoint, or the DAG's pretrained
+    one (not needed for sequence files that carry precomputed features)."""
+    seq = sequence_file(wc.dataset, wc.seq)
+    inputs = {"sequence": seq}
+    if _has_precomputed_features(seq):
+        return inputs
+    inputs["weights"] = config["features"]["weights"] or PRETRAINED_BACKBONE
+    return inputs
+
+
+def features_params():
+    """The features section as JSON without `threads` and `pretrain` (editing those must not
+    rerun the extraction: the backbone file is an input and carries the pretraining)."""
+    f = config["features"]
+    return json_param({k: v for k, v in f.items() if k not in ("threads", "pretrain")})
+
+
+def pretrain_params():
+    """What the pretraining reads: the architecture, crop and precision keys and `pretrain`."""
+    f = config["features"]
+    keys = ("arch", "input_size", "crop_scale", "precision", "channels_last", "device", "pretrain")
+    return json_param({k: f[k] for k in keys if k in f})
+
+
+# --- report and demo (workflow/rules/report.smk, workflow/rules/demo.smk, hmr/report/, hmr/demo/) ---
+from hmr.report.paper import VARIANTS as REPORT_TABLE_VARIANTS
+
+
+def report_datasets():
+    """Datasets whose ablations are reported: report.datasets, else regressor.eval_datasets."""
+    return config["report"]["datasets"] or config["regressor"]["eval_datasets"]
+
+
+def report_sequences(dataset):
+    """Sequences the figures cover (those the metrics cover): the test split, else every one."""
+    return sequence_names(dataset, "test") or sequence_names(dataset)
+
+
+def report_figure_sequence(dataset):
+    """The sequence of the per-frame and qualitative figures: report.figure_sequence or the first."""
+    name = config["report"]["figure_sequence"]
+    seqs = report_sequences(dataset)
+    if name and name not in seqs:
+        raise ValueError(f"report.figure_sequence: '{name}' is not a test sequence of {dataset}")
+    return name or seqs[0]
+
+
+def report_metrics_files(dataset):
+    """One metrics CSV per table variant, in the order of hmr.report.paper.VARIANTS."""
+    return [f"results/{dataset}/metrics/{v}.csv" for v in REPORT_TABLE_VARIANTS]
+
+
+def report_prediction_files(dataset, variants, seqs):
+    return [f"results/{dataset}/predictions/{v}/{s}.h5" for v in variants for s in seqs]
+
+
+def report_per_joint_arg(dataset):
+    """`variant=file,file,...` per figure variant (files in the order of report_sequences)."""
+    seqs = report_sequences(dataset)
+    return " ".join(
+        f"{v}=" + ",".join(report_prediction_files(dataset, [v], seqs))
+        for v in config["report"]["figure_variants"]
+    )
+
+
+def report_targets():
+    """Every table and figure of the report (for the default target)."""
+    targets = ["results/tables/summary.md"]
+    for d in report_datasets():
+        targets += [f"results/tables/ablation_{d}.md", f"results/tables/ablation_{d}.csv",
+                    f"results/figures/accel_{d}.png", f"results/figures/per_joint_{d}.png",
+                    f"results/figures/qualitative_{d}.png"]
+    return targets
+
+
+DEMO_DATASET = config["demo"]["dataset"]
+if DEMO_DATASET in config["datasets"]:
+    print(f"Config error: demo.dataset: '{DEMO_DATASET}' is also a dataset in datasets; "
+          "pick another name", file=sys.stderr)
+    sys.exit(1)
+
+
+def demo_videos():
+    """{name: video path}: demo.video alone when set, else every video in the demo.videos folder."""
+    d = config["demo"]
+    if d["video"]:
+        return {Path(d["video"]).stem: str(d["video"])}
+    folder = Path(d["videos"])
+    if not folder.is_dir():
+        return {}
+    return {p.stem: str(p) for p in sorted(folder.iterdir()) if p.suffix.lower() in VIDEO_SUFFIXES}
+
+
+def demo_video_file(name):
+    videos = demo_videos()
+    if name not in videos:
+        where = config["demo"]["video"] or f"{config['demo']['videos']}/"
+        raise ValueError(f"demo: no video named '{name}' ({where}; suffixes {', '.join(VIDEO_SUFFIXES)})")
+    return videos[name]
+
+
+def demo_targets():
+    """mesh.mp4 of every demo video (not part of the default target)."""
+    return [f"results/demo/{name}/mesh.mp4" for name in demo_videos()]
+
+
+# --- embedding stage (workflow/rules/embedding.smk) ---
+_unknown = [d for d in config["embedding"]["datasets"] if d not in config["datasets"]]
+if _unknown:
+    print(f"Config error: embedding.datasets: {_unknown} not in datasets", file=sys.stderr)
+    sys.exit(1)
+
+
+def embedding_sequences(split):
+    """(dataset, seq) pairs of the embedding datasets in one split."""
+    return [(d, s) for d in config["embedding"]["datasets"] for s in sequence_names(d, split)]
+
+
+def embedding_train_inputs(wildcards):
+    pairs = embedding_sequences("train")
+    inputs = {
+        "sequences": [sequence_file(d, s) for d, s in pairs],
+        "body_model": body_model_path(),
+    }
+    if config["embedding"]["train"]["detected_share"] > 0:
+        inputs["keypoints"] = [f"results/{d}/keypoints/{s}.h5" for d, s in pairs]
+    return inputs
+
+
+def embedding_amass_dir():
+    """embedding.amass.dir, else the amass_dir of a synthetic embedding dataset, else none."""
+    emb = config["embedding"]["amass"]["dir"]
+    if emb:
+        return emb
+    for d in config["embedding"]["datasets"]:
+        ds = config["datasets"][d]
+        if ds["type"] == "synthetic" and ds.get("amass_dir"):
+            return ds["amass_dir"]
+    return ""
+
+
+def embedding_heldout_files():
+    return [
+        sequence_file(d, s)
+        for split in config["embedding"]["eval"]["splits"]
+        for d, s in embedding_sequences(split)
+    ]
+
+
+# --- regressor stage (workflow/rules/regressor.smk, hmr/model/, hmr/train/, hmr/eval/) ---
+from hmr.model.variants import VARIANTS as REGRESSOR_VARIANTS
+
+for _key in ("train_datasets", "eval_datasets"):
+    for _d in config["regressor"][_key]:
+        if _d not in config["datasets"]:
+            print(f"Config error: regressor.{_key}: '{_d}' is not a dataset in datasets", file=sys.stderr)
+            sys.exit(1)
+
+
+def regressor_variant(name):
+    return REGRESSOR_VARIANTS[name]
+
+
+def regressor_train_pairs():
+    """(dataset, seq) of every training sequence."""
+    return [(d, s) for d in config["regressor"]["train_datasets"] for s in sequence_names(d, "train")]
+
+
+def regressor_train_inputs(wc):
+    v = regressor_variant(wc.variant)
+    pairs = regressor_train_pairs()
+    inputs = {
+        "sequences": [sequence_file(d, s) for d, s in pairs],
+        "features": [f"results/{d}/features/{s}.h5" for d, s in pairs],
+        "body_model": body_model_path(),
+    }
+    if v.needs_embedding:
+        inputs["embeddings"] = [f"results/{d}/embedding/{s}.h5" for d, s in pairs]
+    if v.unc_loss:
+        inputs["embedding_model"] = "results/models/embedding.pt"
+    if v.use_d:
+        inputs["dynamics"] = [f"results/{d}/dynamics/{s}.h5" for d, s in pairs]
+    return inputs
+
+
+def regressor_train_params():
+    """The regressor section minus the keys that do not change a trained model."""
+    skip = {"variants", "eval_datasets", "threads", "device", "save_vertices"}
+    return json_param({k: v for k, v in config["regressor"].items() if k not in skip})
+
+
+def regressor_optional_args(input, names):
+    """`--name file(s)` for the optional inputs that this job has."""
+    keys = set(input.keys())
+    args = []
+    for name in names:
+        if name in keys:
+            files = input[name]
+            files = [files] if isinstance(files, str) else list(files)
+            args.append(f"--{name.replace('_', '-')} " + " ".join(files))
+    return " ".join(args)
+
+
+def regressor_predict_inputs(wc):
+    v = regressor_variant(wc.variant)
+    inputs = {
+        "model": f"results/models/regressor_{wc.variant}.pt",
+        "sequence": sequence_file(wc.dataset, wc.seq),
+        "features": f"results/{wc.dataset}/features/{wc.seq}.h5",
+        # sigma of the input pose is every variant's per-frame uncertainty output (u_t for some)
+        "embedding": f"results/{wc.dataset}/embedding/{wc.seq}.h5",
+        "body_model": body_model_path(),
+    }
+    if v.use_d:
+        inputs["dynamics"] = f"results/{wc.dataset}/dynamics/{wc.seq}.h5"
+    return inputs
+
+
+def regressor_eval_sequences(dataset):
+    """Sequences a metrics table covers: the test split, or every sequence when there is none."""
+    return sequence_names(dataset, "test") or sequence_names(dataset)

@@ -1,0 +1,2 @@
+"""Evaluation: metrics as pure functions (:mod:`~hmr.eval.metrics`) and per-sequence metric tables
+(:mod:`~hmr.eval.evaluate`)."""

@@ -1,0 +1,84 @@
+"""CLI subcommands of the regressor stage: ``train-regressor``, ``predict``, ``evaluate``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+
+log = logging.getLogger("hmr")
+
+
+def _threads(n: int) -> None:
+    import torch
+
+    torch.set_num_threads(max(1, n))
+
+
+def cmd_train_regressor(args: argparse.Namespace) -> None:
+    from hmr.train.stage import train_regressor_files
+
+    _threads(args.threads)
+    meta = train_regressor_files(json.loads(args.params), args.variant, args.sequences, args.features,
+                                 args.body_model, args.out, args.log, args.plot,
+                                 embeddings=args.embeddings, dynamics=args.dynamics,
+                                 embedding_model=args.embedding_model, seed=args.seed, device=args.device,
+                                 progress=not args.no_progress)
+    log.info("wrote %s (%d steps, %.1f s)", args.out, meta["steps"], meta["seconds"])
+
+
+def cmd_predict(args: argparse.Namespace) -> None:
+    from hmr.train.stage import predict_file
+
+    _threads(args.threads)
+    pred = predict_file(args.model, args.sequence, args.features, args.body_model, args.out,
+                        embedding=args.embedding, dynamics=args.dynamics, save_vertices=args.save_vertices,
+                        device=args.device, config=json.loads(args.params) if args.params else None)
+    log.info("wrote %s: %d frames", args.out, len(pred["pose"]))
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    from hmr.eval.evaluate import evaluate_files
+
+    _threads(args.threads)
+    df = evaluate_files(args.sequences, args.predictions, args.body_model, args.out)
+    m = df.iloc[-1]
+    log.info("wrote %s: MPJPE %.1f PA-MPJPE %.1f MPVPE %.1f mm, accel %.2f mm/frame^2 (%d sequences)",
+             args.out, m.mpjpe, m.pa_mpjpe, m.mpvpe, m.accel_err, len(df) - 1)
+
+
+def register(add) -> None:
+    """Add the regressor subcommands to the ``python -m hmr`` parser."""
+    sp = add("train-regressor", cmd_train_regressor, "train one regressor variant on stage files")
+    sp.add_argument("--variant", required=True)
+    sp.add_argument("--params", required=True, help="the config's regressor section as JSON")
+    sp.add_argument("--sequences", nargs="+", required=True, help="training sequence files")
+    sp.add_argument("--features", nargs="+", required=True, help="features files, same order")
+    sp.add_argument("--embeddings", nargs="*", default=None, help="embedding files, same order")
+    sp.add_argument("--dynamics", nargs="*", default=None, help="dynamics files, same order")
+    sp.add_argument("--embedding-model", default=None, help="frozen embedder for L_unc")
+    sp.add_argument("--body-model", required=True)
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--device", default="auto", help="auto (CUDA if present) | cpu | cuda")
+    sp.add_argument("--no-progress", action="store_true")
+    sp.add_argument("--out", required=True)
+    sp.add_argument("--log", required=True, help="training log CSV")
+    sp.add_argument("--plot", required=True, help="loss-curve PNG")
+
+    sp = add("predict", cmd_predict, "per-frame SMPL predictions of one sequence (sliding window)")
+    sp.add_argument("--model", required=True)
+    sp.add_argument("--sequence", required=True)
+    sp.add_argument("--features", required=True)
+    sp.add_argument("--embedding", default=None, help="embedding file (u_t and the output sigma)")
+    sp.add_argument("--dynamics", default=None)
+    sp.add_argument("--body-model", required=True)
+    sp.add_argument("--save-vertices", action="store_true", help="also store the mesh (float16)")
+    sp.add_argument("--params", default=None, help="config section recorded in the output")
+    sp.add_argument("--device", default="cpu")
+    sp.add_argument("--out", required=True)
+
+    sp = add("evaluate", cmd_evaluate, "MPJPE, PA-MPJPE, MPVPE, accel error per sequence (CSV)")
+    sp.add_argument("--sequences", nargs="+", required=True)
+    sp.add_argument("--predictions", nargs="+", required=True, help="prediction files, same order")
+    sp.add_argument("--body-model", default=None, help="body model for MPVPE (omit: no MPVPE)")
+    sp.add_argument("--out", required=True)

@@ -1,0 +1,113 @@
+"""The regressor stage's file-level entry points (one per rule): train, predict, evaluate."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from hmr.errors import InputError
+from hmr.model.variants import get_variant
+
+log = logging.getLogger(__name__)
+
+
+def checkpoint_path(out: str | os.PathLike) -> Path:
+    """Where a training run keeps its resume state: next to the model, ``.ckpt`` suffix."""
+    return Path(out).with_suffix(".ckpt")
+
+
+def _aligned(name: str, paths: list[str] | None, n: int) -> list[str | None]:
+    if not paths:
+        return [None] * n
+    if len(paths) != n:
+        raise InputError(f"--{name}: {len(paths)} files for {n} sequences")
+    return list(paths)
+
+
+def train_regressor_files(cfg: dict[str, Any], variant: str, sequences: list[str], features: list[str],
+                          body_model: str, out: str | os.PathLike, log_csv: str | os.PathLike,
+                          plot: str | os.PathLike, *, embeddings: list[str] | None = None,
+                          dynamics: list[str] | None = None, embedding_model: str | None = None,
+                          seed: int = 0, device: str = "auto", progress: bool = True) -> dict[str, Any]:
+    """Train variant ``variant`` on the given training sequences' stage files; write the model,
+    its log CSV and loss-curve PNG. Resumes from ``<out>.ckpt`` when a killed run left one."""
+    from hmr.body.smpl import smpl_layer
+    from hmr.model.smpl_torch import BodyModel
+    from hmr.train.data import InMemoryWindows, load_sequence_arrays
+    from hmr.train.loop import plot_losses, save_model, train_regressor, write_log_csv
+
+    v = get_variant(variant)
+    n = len(sequences)
+    feats = _aligned("features", features, n)
+    embs = _aligned("embeddings", embeddings if v.needs_embedding else None, n)
+    dyns = _aligned("dynamics", dynamics if v.use_d else None, n)
+    if v.needs_embedding and not embeddings:
+        raise InputError(f"variant '{variant}' needs the embedding stage files (--embeddings)")
+    if v.use_d and not dynamics:
+        raise InputError(f"variant '{variant}' needs the dynamics stage files (--dynamics)")
+    seqs = [load_sequence_arrays(s, f, e, d) for s, f, e, d in zip(sequences, feats, embs, dyns)]
+    windows = InMemoryWindows(seqs, int(cfg["window"]))
+    body = BodyModel(smpl_layer(body_model))
+    embedder = None
+    if v.unc_loss and float(cfg["loss"]["lambda_unc"]) > 0:
+        if not embedding_model:
+            raise InputError(f"variant '{variant}' uses L_unc: pass --embedding-model")
+        from hmr.embedding.model import load_embedder
+
+        embedder = load_embedder(embedding_model)
+    ck = checkpoint_path(out)
+    log.info("%s: %d sequences, %d windows of %d frames, feature size %d", variant, n, len(windows),
+             windows.window, windows.feat_dim)
+    result = train_regressor(windows, variant, cfg, body, seed=seed, embedder=embedder, device=device,
+                             checkpoint=ck, progress=progress)
+    meta = {"variant": variant, "steps": int(cfg["train"]["steps"]), "seconds": result.seconds,
+            "resumed_from": result.resumed_from, "n_windows": len(windows), "window": windows.window,
+            "dt": int(cfg["dt"]), "crop_scales": sorted({s.crop_scale for s in seqs}),
+            "feat_dim": windows.feat_dim,
+            "sequences": [str(s) for s in sequences], "config_json": json.dumps(cfg, sort_keys=True),
+            "seed": int(seed)}
+    save_model(result.model, out, meta)
+    write_log_csv(result.log, log_csv)
+    last = result.log[-1]["loss"] if result.log else float("nan")
+    plot_losses(result.log, plot, f"regressor {variant}: {len(windows)} windows, "
+                                  f"{meta['steps']} steps, {result.seconds:.0f} s, final loss {last:.3g}")
+    if ck.exists():
+        ck.unlink()
+    log.info("trained %s in %.1f s (final loss %.4g)", variant, result.seconds, last)
+    return meta
+
+
+def predict_file(model_path: str, sequence: str, features: str, body_model: str, out: str | os.PathLike, *,
+                 embedding: str | None = None, dynamics: str | None = None, save_vertices: bool = False,
+                 batch_windows: int = 64, device: str = "cpu", config: dict[str, Any] | None = None) -> dict:
+    """Predict every frame of one sequence and write ``out`` (see :mod:`hmr.model.predict`)."""
+    from hmr.body.smpl import smpl_layer
+    from hmr.model.predict import predict_sequence, write_predictions
+    from hmr.model.smpl_torch import BodyModel
+    from hmr.train.data import load_sequence_arrays
+    from hmr.train.loop import load_model, pick_device
+
+    dev = pick_device(device)
+    model, meta = load_model(model_path, dev)
+    v = model.variant
+    if v.use_u and not embedding:
+        raise InputError(f"{model_path}: variant '{v.name}' needs the sequence's embedding file")
+    if v.use_d and not dynamics:
+        raise InputError(f"{model_path}: variant '{v.name}' needs the sequence's dynamics file")
+    seq = load_sequence_arrays(sequence, features, embedding, dynamics if v.use_d else None,
+                               with_targets=False)
+    if seq.features.shape[1] != model.hparams["feat_dim"]:
+        raise InputError(f"{features}: feature size {seq.features.shape[1]}, the model "
+                         f"{model_path} expects {model.hparams['feat_dim']}")
+    body = BodyModel(smpl_layer(body_model))
+    pred = predict_sequence(model, body, seq, int(meta.get("window", 16)),
+                            batch_windows=batch_windows, with_vertices=save_vertices, device=dev)
+    attrs = {"variant": v.name, "model": str(model_path), "window": int(meta.get("window", 16)),
+             "crop_scale": seq.crop_scale,
+             "joints3d_frame": "root-relative (pelvis at origin), camera axes, meters",
+             "frame_source": "last position of the window ending at t (first window for t < W-1)"}
+    write_predictions(out, pred, attrs, config=config)
+    return pred

@@ -1,0 +1,124 @@
+# Pr-VIPE uncertainty-aware pose embedding (paper Sec. 3.2): a pose pool from the training
+# split's GT SMPL (+ detector keypoints), a probabilistic and a deterministic embedder, the
+# per-sequence u_t = (mu, sigma), and a cross-view retrieval evaluation.
+
+
+rule embedding_pool:
+    input:
+        unpack(embedding_train_inputs),
+    output:
+        "results/models/embedding_pool.h5",
+    log:
+        "logs/embedding/pool.log",
+    params:
+        cfg=json_param(config["embedding"]),
+        seed=config["seed"],
+        amass=f"--amass-dir {embedding_amass_dir()}" if embedding_amass_dir() else "",
+        keypoints=lambda wc, input: (
+            "--keypoints " + " ".join(input.keypoints) if "keypoints" in input.keys() else ""
+        ),
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=15,
+    conda:
+        "../../envs/embedding.yaml"
+    shell:
+        "python -m hmr embedding-pool --threads {threads} --params {params.cfg:q}"
+        " --sequences {input.sequences} {params.keypoints} --body-model {input.body_model}"
+        " {params.amass} --seed {params.seed} --out {output} > {log} 2>&1"
+
+
+rule train_embedding:
+    input:
+        pool="results/models/embedding_pool.h5",
+    output:
+        model="results/models/embedding.pt",
+        log_csv="results/models/embedding_log.csv",
+        plot="results/models/embedding_loss.png",
+    log:
+        "logs/embedding/train.log",
+    params:
+        cfg=json_param(config["embedding"]),
+        seed=config["seed"],
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=30,
+    conda:
+        "../../envs/embedding.yaml"
+    shell:
+        "python -m hmr train-embedding --threads {threads} --params {params.cfg:q}"
+        " --pool {input.pool} --seed {params.seed} --out {output.model}"
+        " --log-csv {output.log_csv} --plot {output.plot} > {log} 2>&1"
+
+
+rule train_embedding_deterministic:
+    input:
+        pool="results/models/embedding_pool.h5",
+    output:
+        model="results/models/embedding_deterministic.pt",
+        log_csv="results/models/embedding_deterministic_log.csv",
+        plot="results/models/embedding_deterministic_loss.png",
+    log:
+        "logs/embedding/train_deterministic.log",
+    params:
+        cfg=json_param(config["embedding"]),
+        seed=config["seed"],
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=30,
+    conda:
+        "../../envs/embedding.yaml"
+    shell:
+        "python -m hmr train-embedding --deterministic --threads {threads} --params {params.cfg:q}"
+        " --pool {input.pool} --seed {params.seed} --out {output.model}"
+        " --log-csv {output.log_csv} --plot {output.plot} > {log} 2>&1"
+
+
+rule embed_sequence:
+    input:
+        keypoints="results/{dataset}/keypoints/{seq}.h5",
+        model="results/models/embedding.pt",
+    output:
+        "results/{dataset}/embedding/{seq}.h5",
+    log:
+        "logs/embedding/{dataset}/{seq}.log",
+    params:
+        conf=config["embedding"]["conf_threshold"],
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=5,
+    conda:
+        "../../envs/embedding.yaml"
+    shell:
+        "python -m hmr embed --threads {threads} --keypoints {input.keypoints}"
+        " --model {input.model} --conf-threshold {params.conf} --out {output} > {log} 2>&1"
+
+
+rule evaluate_embedding:
+    input:
+        model="results/models/embedding.pt",
+        deterministic="results/models/embedding_deterministic.pt",
+        sequences=embedding_heldout_files(),
+        body_model=body_model_path(),
+    output:
+        "results/models/embedding_eval.csv",
+    log:
+        "logs/embedding/evaluate.log",
+    params:
+        cfg=json_param(config["embedding"]),
+        seed=config["seed"],
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=15,
+    conda:
+        "../../envs/embedding.yaml"
+    shell:
+        "python -m hmr evaluate-embedding --threads {threads} --params {params.cfg:q}"
+        " --model {input.model} --deterministic-model {input.deterministic}"
+        " --sequences {input.sequences} --body-model {input.body_model}"
+        " --seed {params.seed} --out {output} > {log} 2>&1"

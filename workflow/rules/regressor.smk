@@ -1,0 +1,87 @@
+# The temporal regressor with part-based 3D dynamics (paper Sec. 3.2-3.4): one model per variant
+# trained on the train split's stage files, stride-1 sliding-window predictions per sequence, and
+# MPJPE / PA-MPJPE / MPVPE / acceleration error per sequence of the evaluation datasets' test split.
+
+rule train_regressor:
+    input:
+        unpack(regressor_train_inputs),
+    output:
+        model="results/models/regressor_{variant}.pt",
+        log_csv="results/models/regressor_{variant}_log.csv",
+        plot="results/models/regressor_{variant}_loss.png",
+    log:
+        "logs/regressor/train_{variant}.log",
+    wildcard_constraints:
+        variant="|".join(REGRESSOR_VARIANTS),
+    params:
+        cfg=regressor_train_params(),
+        seed=config["seed"],
+        device=config["regressor"]["device"],
+        extra=lambda wc, input: regressor_optional_args(
+            input, ("embeddings", "dynamics", "embedding_model")
+        ),
+    threads: config["regressor"]["threads"]
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    conda:
+        "../../envs/regressor.yaml"
+    shell:
+        "python -m hmr train-regressor --threads {threads} --variant {wildcards.variant}"
+        " --params {params.cfg:q} --sequences {input.sequences} --features {input.features}"
+        " {params.extra} --body-model {input.body_model} --seed {params.seed}"
+        " --device {params.device} --out {output.model} --log {output.log_csv}"
+        " --plot {output.plot} > {log} 2>&1"
+
+
+rule predict_regressor:
+    input:
+        unpack(regressor_predict_inputs),
+    output:
+        "results/{dataset}/predictions/{variant}/{seq}.h5",
+    log:
+        "logs/regressor/predict/{dataset}/{variant}/{seq}.log",
+    wildcard_constraints:
+        variant="|".join(REGRESSOR_VARIANTS),
+    params:
+        extra=lambda wc, input: regressor_optional_args(input, ("dynamics",)),
+        vertices="--save-vertices" if config["regressor"]["save_vertices"] else "",
+    threads: config["regressor"]["threads"]
+    resources:
+        mem_mb=3000,
+        runtime=10,
+    conda:
+        "../../envs/regressor.yaml"
+    shell:
+        "python -m hmr predict --threads {threads} --model {input.model}"
+        " --sequence {input.sequence} --features {input.features} --embedding {input.embedding}"
+        " {params.extra} --body-model {input.body_model} {params.vertices} --device cpu"
+        " --out {output} > {log} 2>&1"
+
+
+rule evaluate_regressor:
+    input:
+        sequences=lambda wc: [sequence_file(wc.dataset, s) for s in regressor_eval_sequences(wc.dataset)],
+        predictions=lambda wc: expand(
+            "results/{dataset}/predictions/{variant}/{seq}.h5",
+            dataset=wc.dataset,
+            variant=wc.variant,
+            seq=regressor_eval_sequences(wc.dataset),
+        ),
+        body_model=body_model_path(),
+    output:
+        "results/{dataset}/metrics/{variant}.csv",
+    log:
+        "logs/regressor/metrics/{dataset}/{variant}.log",
+    wildcard_constraints:
+        variant="|".join(REGRESSOR_VARIANTS),
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=10,
+    conda:
+        "../../envs/regressor.yaml"
+    shell:
+        "python -m hmr evaluate --threads {threads} --sequences {input.sequences}"
+        " --predictions {input.predictions} --body-model {input.body_model}"
+        " --out {output} > {log} 2>&1"
