@@ -7,8 +7,11 @@ equal, so N processes follow the same trajectory as one process with the same gl
 to float reduction order). Losses that couple samples (in-batch negative mining) gather the
 per-rank outputs first (:func:`gather_with_grad`). Batch norm becomes SyncBatchNorm.
 
-Launch: ``torchrun --nproc_per_node N -m hmr <train-subcommand> ...``; without torchrun's
-environment variables everything runs in one process and nothing here costs anything.
+Launch: ``torchrun --standalone --nproc_per_node N -m hmr <train-subcommand> ...`` (rank r on
+``cuda:LOCAL_RANK`` with NCCL when the device is ``auto``/``cuda`` and CUDA is present, gloo on the
+CPU); without torchrun's environment variables everything runs in one process and nothing here
+costs anything. The training subcommands use it: ``train-regressor``
+(:mod:`hmr.train.loop`) and ``train-embedding`` (:mod:`hmr.embedding.train`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.distributed as dist
+
+from hmr.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -47,15 +52,38 @@ def pick_device(requested: str = "auto", local_rank: int = 0) -> torch.device:
     return torch.device(requested)
 
 
+def check_device(requested: str, world_size: int) -> None:
+    """One-line errors for a device this launch cannot use: CUDA asked for but absent, or one
+    fixed GPU (``cuda:1``) for several processes (each rank takes ``cuda:LOCAL_RANK``)."""
+    name = str(requested)
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError(f"--device {name}: no CUDA device on this machine (use auto or cpu)")
+    if world_size > 1 and name.startswith("cuda:"):
+        raise InputError(f"--device {name}: with {world_size} processes pass auto or cuda "
+                         "(each rank takes cuda:LOCAL_RANK)")
+
+
+def env_world() -> tuple[int, int, int]:
+    """(rank, world size, local rank) from torchrun's environment variables; (0, 1, 0) without."""
+    try:
+        world_size = int(os.environ.get("WORLD_SIZE", "1"))
+        if world_size <= 1:
+            return 0, 1, 0
+        return int(os.environ["RANK"]), world_size, int(os.environ.get("LOCAL_RANK", "0"))
+    except (KeyError, ValueError):
+        raise InputError("WORLD_SIZE is set but RANK/LOCAL_RANK are missing or not integers; "
+                         "launch with torchrun") from None
+
+
 def init(requested_device: str = "auto") -> Context:
     """Join the process group when launched by torchrun (RANK/WORLD_SIZE set), else one process.
 
-    NCCL on GPUs, gloo on the CPU.
+    NCCL on GPUs (rank r on ``cuda:LOCAL_RANK``), gloo on the CPU.
     """
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    rank, world_size, local_rank = env_world()
+    check_device(requested_device, world_size)
     if world_size <= 1:
         return Context(device=pick_device(requested_device))
-    rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
     device = pick_device(requested_device, local_rank)
     if not dist.is_initialized():
         if device.type == "cuda":
@@ -72,10 +100,15 @@ def shutdown(ctx: Context) -> None:
 def shard(global_batch: np.ndarray, ctx: Context) -> np.ndarray:
     """This rank's contiguous share of a global batch (its length must divide evenly)."""
     n = len(global_batch)
-    if n % ctx.world_size:
-        raise ValueError(f"global batch {n} does not split evenly over {ctx.world_size} processes")
+    check_split(n, ctx.world_size)
     k = n // ctx.world_size
     return global_batch[ctx.rank * k:(ctx.rank + 1) * k]
+
+
+def check_split(batch_size: int, world_size: int, what: str = "global batch") -> None:
+    """An :class:`~hmr.errors.InputError` unless ``batch_size`` splits evenly over the processes."""
+    if batch_size % world_size:
+        raise InputError(f"{what} {batch_size} does not split evenly over {world_size} processes")
 
 
 class GlobalBatchNorm(torch.nn.modules.batchnorm._BatchNorm):
@@ -89,6 +122,11 @@ class GlobalBatchNorm(torch.nn.modules.batchnorm._BatchNorm):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not (self.training and dist.is_initialized() and dist.get_world_size() > 1):
             return super().forward(x)
+        with warnings.catch_warnings():  # its successor is private API; this one still works
+            warnings.simplefilter("ignore", FutureWarning)
+            return self._global_forward(x)
+
+    def _global_forward(self, x: torch.Tensor) -> torch.Tensor:
         from torch.distributed.nn.functional import all_reduce
 
         dims = [0] + list(range(2, x.dim()))
@@ -160,3 +198,53 @@ def mean_over_ranks(value: float, ctx: Context) -> float:
     t = torch.tensor([float(value)], dtype=torch.float64)
     dist.all_reduce(t)
     return float(t.item()) / ctx.world_size
+
+
+def gather_fields_with_grad(fields: dict[str, torch.Tensor], ctx: Context) -> dict[str, torch.Tensor]:
+    """:func:`gather_with_grad` of several (b, ...) tensors in one collective: each becomes
+    (world_size * b, ...) in rank order (promoted to one floating dtype); one process: unchanged."""
+    if not ctx.distributed:
+        return fields
+    names = list(fields)
+    dtype = fields[names[0]].dtype
+    for name in names[1:]:
+        dtype = torch.promote_types(dtype, fields[name].dtype)
+    b = len(fields[names[0]])
+    flat = [fields[n].to(dtype).reshape(b, -1) for n in names]
+    sizes = [f.shape[1] for f in flat]
+    gathered = gather_with_grad(torch.cat(flat, 1), ctx)
+    return {n: part.reshape((-1,) + tuple(fields[n].shape[1:]))
+            for n, part in zip(names, torch.split(gathered, sizes, dim=1))}
+
+
+def average_gradients(params, ctx: Context) -> None:
+    """Average the gradients of parameters outside the DDP module over the ranks (in place)."""
+    if not ctx.distributed:
+        return
+    for p in params:
+        if p.grad is not None:
+            dist.all_reduce(p.grad)
+            p.grad.div_(ctx.world_size)
+
+
+def rank_seed(seed: int, rank: int) -> int:
+    """A per-rank seed for randomness that must differ between ranks (dropout masks): ``seed``
+    itself on rank 0, so one process draws exactly what it drew before DDP existed."""
+    if rank == 0:
+        return int(seed)
+    return int(np.random.SeedSequence([int(seed), int(rank)]).generate_state(1)[0] % 2**31)
+
+
+def barrier(ctx: Context) -> None:
+    """Wait for every rank (e.g. until rank 0 has written a file the others read); one process: nothing."""
+    if ctx.distributed:
+        dist.barrier()
+
+
+def gather_objects(obj, ctx: Context) -> list:
+    """Every rank's picklable ``obj`` in rank order (``[obj]`` in one process)."""
+    if not ctx.distributed:
+        return [obj]
+    out: list = [None] * ctx.world_size
+    dist.all_gather_object(out, obj)
+    return out

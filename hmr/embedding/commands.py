@@ -27,12 +27,21 @@ def cmd_embedding_pool(args: argparse.Namespace) -> None:
 
 
 def cmd_train_embedding(args: argparse.Namespace) -> None:
+    """One process, or one rank of ``torchrun --nproc_per_node N -m hmr train-embedding ...``."""
+    from hmr.distributed import context as D
     from hmr.embedding.stages import train_embedding_files
 
     _threads(args.threads)
-    train_embedding_files(json.loads(args.params), args.pool, args.out, args.log_csv, args.plot,
-                          deterministic=args.deterministic, seed=args.seed, device=args.device)
-    log.info("wrote %s", args.out)
+    ctx = D.init(args.device)
+    if not ctx.is_main:
+        log.setLevel(logging.WARNING)   # rank 0 reports; the others only warn
+    try:
+        train_embedding_files(json.loads(args.params), args.pool, args.out, args.log_csv, args.plot,
+                              deterministic=args.deterministic, seed=args.seed, device=args.device,
+                              ctx=ctx)
+    finally:
+        D.shutdown(ctx)
+    log.info("wrote %s (%d process(es))", args.out, ctx.world_size)
 
 
 def cmd_embed(args: argparse.Namespace) -> None:
@@ -73,7 +82,8 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     sp.add_argument("--deterministic", action="store_true",
                     help="same network without variance (the comparison baseline)")
     sp.add_argument("--seed", type=int, default=0)
-    sp.add_argument("--device", default="cpu")
+    sp.add_argument("--device", default="cpu",
+                    help="cpu | auto (CUDA if present) | cuda; under torchrun rank r takes cuda:LOCAL_RANK")
     sp.add_argument("--out", required=True)
     sp.add_argument("--log-csv", required=True)
     sp.add_argument("--plot", required=True)

@@ -16,6 +16,7 @@ import h5py
 import numpy as np
 import torch
 
+from hmr.distributed import context as D
 from hmr.embedding.data import (
     PosePool,
     build_pool,
@@ -25,7 +26,7 @@ from hmr.embedding.data import (
 )
 from hmr.embedding.model import load_checkpoint, load_embedder, save_embedder
 from hmr.embedding.retrieval import evaluate_retrieval, mean_match_rate, write_eval_csv
-from hmr.embedding.train import plot_losses, train_embedder, write_log_csv
+from hmr.embedding.train import TrainResult, plot_losses, train_embedder, write_log_csv
 from hmr.errors import InputError
 from hmr.io.h5 import read_array, read_attrs, write_arrays
 
@@ -83,24 +84,37 @@ def read_pool_file(path: str | os.PathLike, kappa: float) -> PosePool:
 
 def train_embedding_files(cfg: dict[str, Any], pool_path: str | os.PathLike, out: str | os.PathLike,
                           log_csv: str | os.PathLike, plot: str | os.PathLike, *, deterministic: bool,
-                          seed: int, device: str = "cpu") -> dict[str, Any]:
-    """Train on a pool file; write the model, the log CSV and the loss plot."""
+                          seed: int, device: str = "cpu", ctx: D.Context | None = None) -> dict[str, Any]:
+    """Train on a pool file; write the model, the log CSV and the loss plot.
+
+    Under ``torchrun`` (or with a distributed ``ctx``) every rank reads the pool and embeds its
+    share of each global batch; only rank 0 writes the files."""
+    ctx = ctx if ctx is not None else D.init(device)
     pool = read_pool_file(pool_path, float(cfg["loss"]["kappa"]))
     result = train_embedder(pool, cfg, deterministic=deterministic,
-                            seed=stage_seed(seed, "embedding/train"), device=device)
+                            seed=stage_seed(seed, "embedding/train"), ctx=ctx)
     meta = {"deterministic": deterministic, "n_poses": len(pool), "n_detected": int(pool.has_detected.sum()),
             "steps": int(cfg["train"]["steps"]), "seconds": result.seconds,
             "cpu_seconds": result.cpu_seconds, "pool": str(pool_path),
-            "config_json": json.dumps(cfg, sort_keys=True)}
+            "config_json": json.dumps(cfg, sort_keys=True), "world_size": ctx.world_size}
+    write_embedding_outputs(result, meta, out, log_csv, plot, ctx)
+    return meta
+
+
+def write_embedding_outputs(result: TrainResult, meta: dict[str, Any], out: str | os.PathLike,
+                            log_csv: str | os.PathLike, plot: str | os.PathLike, ctx: D.Context) -> None:
+    """Rank 0 writes the model (with its matching kernel), the log CSV and the loss plot; the
+    other ranks write nothing."""
+    if not ctx.is_main:
+        return
     kernel_state = {k: v.detach().cpu() for k, v in result.kernel.state_dict().items()}
     kernel_state["smoothing"] = torch.tensor(result.kernel.smoothing)
     save_embedder(result.model, out, kernel_state, meta)
     write_log_csv(result.log, log_csv)
-    variant = "deterministic" if deterministic else "probabilistic"
-    plot_losses(result.log, plot, f"Pr-VIPE embedding ({variant}), {len(pool)} poses, "
+    variant = "deterministic" if meta["deterministic"] else "probabilistic"
+    plot_losses(result.log, plot, f"Pr-VIPE embedding ({variant}), {meta['n_poses']} poses, "
                                   f"{result.seconds:.0f} s")
     log.info("trained %s embedding in %.1f s (%.1f s CPU)", variant, result.seconds, result.cpu_seconds)
-    return meta
 
 
 def load_kernel(path: str | os.PathLike):

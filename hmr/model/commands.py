@@ -16,15 +16,24 @@ def _threads(n: int) -> None:
 
 
 def cmd_train_regressor(args: argparse.Namespace) -> None:
+    """One process, or one rank of ``torchrun --nproc_per_node N -m hmr train-regressor ...``."""
+    from hmr.distributed import context as D
     from hmr.train.stage import train_regressor_files
 
     _threads(args.threads)
-    meta = train_regressor_files(json.loads(args.params), args.variant, args.sequences, args.features,
-                                 args.body_model, args.out, args.log, args.plot,
-                                 embeddings=args.embeddings, dynamics=args.dynamics,
-                                 embedding_model=args.embedding_model, seed=args.seed, device=args.device,
-                                 progress=not args.no_progress)
-    log.info("wrote %s (%d steps, %.1f s)", args.out, meta["steps"], meta["seconds"])
+    ctx = D.init(args.device)
+    if not ctx.is_main:
+        log.setLevel(logging.WARNING)   # rank 0 reports; the others only warn
+    try:
+        meta = train_regressor_files(json.loads(args.params), args.variant, args.sequences, args.features,
+                                     args.body_model, args.out, args.log, args.plot,
+                                     embeddings=args.embeddings, dynamics=args.dynamics,
+                                     embedding_model=args.embedding_model, seed=args.seed,
+                                     device=args.device, progress=not args.no_progress, ctx=ctx)
+    finally:
+        D.shutdown(ctx)
+    log.info("wrote %s (%d steps, %.1f s, %d process(es))", args.out, meta["steps"], meta["seconds"],
+             ctx.world_size)
 
 
 def cmd_predict(args: argparse.Namespace) -> None:
@@ -59,10 +68,13 @@ def register(add) -> None:
     sp.add_argument("--embedding-model", default=None, help="frozen embedder for L_unc")
     sp.add_argument("--body-model", required=True)
     sp.add_argument("--seed", type=int, default=0)
-    sp.add_argument("--device", default="auto", help="auto (CUDA if present) | cpu | cuda")
+    sp.add_argument("--device", default="auto",
+                    help="auto (CUDA if present) | cpu | cuda; under torchrun rank r takes cuda:LOCAL_RANK")
     sp.add_argument("--no-progress", action="store_true")
     sp.add_argument("--out", required=True)
-    sp.add_argument("--log", required=True, help="training log CSV")
+    sp.add_argument("--log-csv", "--log", dest="log", required=True,
+                    help="training log CSV (under torchrun spell it --log-csv: torchrun's own parser "
+                         "refuses --log as an ambiguous abbreviation)")
     sp.add_argument("--plot", required=True, help="loss-curve PNG")
 
     sp = add("predict", cmd_predict, "per-frame SMPL predictions of one sequence (sliding window)")

@@ -1,7 +1,18 @@
 """Training the regressor: model construction, the optimisation step, checkpoints and the loop are
 separate functions (:func:`build_model`, :func:`train_step`, :func:`save_checkpoint` /
-:func:`load_checkpoint`, :func:`train_regressor`), so a DDP launcher can wrap the model from
-:func:`build_model` and give each rank a :class:`~hmr.train.data.BatchSampler` with its rank.
+:func:`load_checkpoint`, :func:`train_regressor`).
+
+One code path for one CPU process, one GPU or N processes under ``torchrun`` (a
+:class:`~hmr.distributed.context.Context`; see :mod:`hmr.distributed.context`). Every rank draws
+the same *global* batch (the :class:`~hmr.train.data.BatchSampler` is a pure function of seed and
+step), runs the network on its contiguous share, and gathers the outputs with their gradients, so
+the loss (Eq. 6) is computed on the whole global batch on every rank: its masked means are exactly
+the single-process ones whatever ground truth each share holds, and the logged losses are the
+global-batch losses. The gather's backward sums the identical per-rank gradients and DDP's mean
+divides that sum back, so each rank applies the single-process gradient. The network (the bulk of
+the cost) is split over the ranks; the loss's body-model joints and frozen embedder run on the
+global batch on every rank. Dropout draws per-rank masks (rank 0 keeps the single-process seed).
+Only rank 0 writes checkpoints; they hold every rank's RNG state.
 
 Resuming. A checkpoint holds the model, the optimizer (and AMP scaler), the RNG states (torch CPU
 and CUDA, numpy, python), the step, the log rows and the partial log accumulators. The data order
@@ -30,6 +41,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from hmr.distributed import context as D
 from hmr.errors import InputError
 from hmr.model.losses import LOSS_KEYS, regressor_loss
 from hmr.model.network import HMRNetwork, build_network
@@ -91,20 +103,35 @@ def to_tensors(batch: dict[str, np.ndarray], device: torch.device) -> dict[str, 
 
 
 def forward_inputs(model: HMRNetwork, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor | None]:
-    v = model.variant
+    v = D.unwrap(model).variant
     return {"f": batch["feat"], "u": batch["u"] if v.use_u else None, "d": batch["d"] if v.use_d else None}
 
 
-def train_step(model: HMRNetwork, body: BodyModel, batch: dict[str, torch.Tensor],
+def shard_batch(batch: dict[str, torch.Tensor], ctx: D.Context) -> dict[str, torch.Tensor]:
+    """This rank's contiguous rows of every array of a global batch (the batch itself in one process)."""
+    if not ctx.distributed:
+        return batch
+    return {k: D.shard(v, ctx) for k, v in batch.items()}
+
+
+def train_step(model: torch.nn.Module, body: BodyModel, batch: dict[str, torch.Tensor],
                optimizer: torch.optim.Optimizer, loss_cfg: dict[str, Any], dt: int,
-               embedder: torch.nn.Module | None, amp: Amp, grad_clip: float = 0.0) -> dict[str, float]:
-    """One optimisation step on one batch of windows; returns the logged scalars."""
+               embedder: torch.nn.Module | None, amp: Amp, grad_clip: float = 0.0,
+               ctx: D.Context | None = None) -> dict[str, float]:
+    """One optimisation step on one *global* batch of windows; returns the logged scalars.
+
+    ``model`` is the network, or its DDP wrapper under ``ctx`` with several processes: then the
+    network runs on this rank's share and the loss on the gathered outputs of the whole batch.
+    """
+    ctx = ctx if ctx is not None else D.Context(device=amp.device)
+    net = D.unwrap(model)
     model.train()
     with amp.autocast():
-        out = model(**forward_inputs(model, batch))
+        out = model(**forward_inputs(net, shard_batch(batch, ctx)))
+    out = D.gather_fields_with_grad(out, ctx)
     with torch.autocast(device_type=amp.device.type, enabled=False):   # losses in float32
         loss, stats = regressor_loss(out, batch, body, loss_cfg, dt,
-                                     embedder if model.variant.unc_loss else None)
+                                     embedder if net.variant.unc_loss else None)
     optimizer.zero_grad(set_to_none=True)
     if amp.scaler is not None:
         amp.scaler.scale(loss).backward()
@@ -141,14 +168,18 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 def save_checkpoint(path: str | os.PathLike, model: HMRNetwork, optimizer: torch.optim.Optimizer,
                     amp: Amp, step: int, rows: list[dict], acc: dict[str, float], n_acc: int,
-                    fingerprint: str) -> None:
-    """Everything needed to continue training exactly where it stopped (written atomically)."""
+                    fingerprint: str, rng_ranks: list[dict[str, Any]] | None = None) -> None:
+    """Everything needed to continue training exactly where it stopped (written atomically).
+
+    ``rng_ranks``: every rank's RNG state in rank order (DDP); ``rng`` is this process's."""
     from hmr.io.atomic import atomic_path
 
-    state = {"fingerprint": fingerprint, "step": int(step), "model": model.state_dict(),
+    state = {"fingerprint": fingerprint, "step": int(step), "model": D.unwrap(model).state_dict(),
              "optimizer": optimizer.state_dict(),
              "scaler": amp.scaler.state_dict() if amp.scaler is not None else None,
              "rng": rng_state(), "rows": rows, "acc": acc, "n_acc": int(n_acc)}
+    if rng_ranks is not None:
+        state["rng_ranks"] = list(rng_ranks)
     with atomic_path(path, suffix=".pt") as tmp:
         torch.save(state, tmp)
 
@@ -160,6 +191,23 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
         return torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:
         raise InputError(f"{path}: unreadable training checkpoint ({exc.__class__.__name__})") from None
+
+
+def resume_rng(state: dict[str, Any], ctx: D.Context) -> dict[str, Any] | None:
+    """This rank's RNG state from a checkpoint (rank 0: the writer's own when the checkpoint came
+    from another number of processes), or None when it holds none for this rank."""
+    ranks = state.get("rng_ranks")
+    if ranks is not None and len(ranks) == ctx.world_size:
+        return ranks[ctx.rank]
+    return state["rng"] if ctx.rank == 0 else None
+
+
+def seed_rngs(seed: int, rank: int, salt: str = "") -> None:
+    """Seed torch (dropout masks), numpy and python for ``rank`` (rank 0 without salt: the
+    single-process seeds)."""
+    torch.manual_seed(D.rank_seed(derive_seed(seed, "regressor/dropout" + salt), rank))
+    np.random.seed(D.rank_seed(derive_seed(seed, "regressor/numpy" + salt), rank) % 2**32)
+    random.seed(D.rank_seed(derive_seed(seed, "regressor/python" + salt), rank))
 
 
 def run_fingerprint(variant: str, feat_dim: int, cfg: dict[str, Any], seed: int, n_windows: int) -> str:
@@ -185,63 +233,77 @@ class TrainResult:
 def train_regressor(windows: WindowSource, variant: str, cfg: dict[str, Any], body: BodyModel, *,
                     seed: int, embedder: torch.nn.Module | None = None, device: str | torch.device = "auto",
                     checkpoint: str | os.PathLike | None = None, stop_after: int | None = None,
-                    progress: bool = True, rank: int = 0, world_size: int = 1) -> TrainResult:
+                    progress: bool = True, ctx: D.Context | None = None) -> TrainResult:
     """Train one variant on ``windows`` with ``cfg`` = the ``regressor`` config section.
 
-    ``checkpoint``: resume state written every ``train.checkpoint_every`` steps and read at start
-    when it matches this run (a mismatching one is ignored and overwritten). ``stop_after``: stop
-    after that many steps in total (as a kill would; for tests). Deterministic for a given seed
-    on the CPU.
+    ``checkpoint``: resume state written every ``train.checkpoint_every`` steps (by rank 0) and
+    read at start when it matches this run (a mismatching one is ignored and overwritten).
+    ``stop_after``: stop after that many steps in total (as a kill would; for tests). ``ctx``: the
+    process group (default: :func:`hmr.distributed.context.init` of ``device``, i.e. torchrun's
+    environment or one process); ``train.batch_size`` is the global batch. Deterministic for a
+    given seed (and number of processes) on the CPU.
     """
-    device = pick_device(str(device))
+    ctx = ctx if ctx is not None else D.init(str(device))
+    device = ctx.device
     tcfg, lcfg = cfg["train"], cfg["loss"]
     steps, bs = int(tcfg["steps"]), int(tcfg["batch_size"])
+    D.check_split(bs, ctx.world_size, "regressor train.batch_size")
     every, ck_every = int(tcfg["log_every"]), int(tcfg["checkpoint_every"])
     dt, W = int(cfg["dt"]), int(windows.window)
     feat_dim = int(windows.feat_dim)
-    model = build_model(variant, feat_dim, cfg["model"], derive_seed(seed, "regressor/init"),
-                        windows.input_stats())
-    model.to(device)
+    net = build_model(variant, feat_dim, cfg["model"], derive_seed(seed, "regressor/init"),
+                      windows.input_stats())
+    model = D.wrap(net, ctx)
+    net = D.unwrap(model)
     body = body.to(device)
     if embedder is not None:
         embedder = embedder.to(device).eval().requires_grad_(False)
-    if model.variant.unc_loss and embedder is None and float(lcfg["lambda_unc"]) > 0:
+    if net.variant.unc_loss and embedder is None and float(lcfg["lambda_unc"]) > 0:
         raise InputError(f"variant '{variant}' uses L_unc: an embedding model is required")
     optimizer = torch.optim.Adam(model.parameters(), lr=float(tcfg["lr"]),
                                  weight_decay=float(tcfg.get("weight_decay", 0.0)))
     amp = Amp.for_device(device, bool(tcfg.get("amp", True)))
-    sampler = BatchSampler(len(windows), bs, derive_seed(seed, "regressor/data"), rank, world_size)
+    sampler = BatchSampler(len(windows), bs, derive_seed(seed, "regressor/data"))   # global batches
     fingerprint = run_fingerprint(variant, feat_dim, cfg, seed, len(windows))
 
     start, rows, acc, n_acc = 0, [], {}, 0
     ck = Path(checkpoint) if checkpoint else None
+    D.barrier(ctx)                      # rank 0 has finished any checkpoint write before we look
     if ck is not None and ck.exists():
         state = load_checkpoint(ck)
         if state.get("fingerprint") == fingerprint:
-            model.load_state_dict(state["model"])
+            net.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
             if amp.scaler is not None and state.get("scaler"):
                 amp.scaler.load_state_dict(state["scaler"])
-            set_rng_state(state["rng"])
             start, rows, acc, n_acc = int(state["step"]), list(state["rows"]), dict(state["acc"]), int(state["n_acc"])
-            log.info("resumed %s from %s at step %d", variant, ck, start)
-        else:
+            rng = resume_rng(state, ctx)
+            if rng is not None:
+                set_rng_state(rng)
+            else:
+                log.warning("%s: written by a run with another number of processes; rank %d "
+                            "draws fresh dropout masks", ck, ctx.rank)
+                seed_rngs(seed, ctx.rank, f"/resumed{start}")
+            if ctx.is_main:
+                log.info("resumed %s from %s at step %d", variant, ck, start)
+        elif ctx.is_main:
             log.warning("%s: checkpoint of a different run (config/data changed); starting afresh", ck)
+    if ctx.distributed and len(set(D.gather_objects(start, ctx))) > 1:
+        raise InputError(f"{ck}: the ranks would resume at different steps; put the checkpoint on a "
+                         "file system every rank sees")
     if start == 0:
-        torch.manual_seed(derive_seed(seed, "regressor/dropout"))
-        np.random.seed(derive_seed(seed, "regressor/numpy") % 2**32)
-        random.seed(derive_seed(seed, "regressor/python"))
+        seed_rngs(seed, ctx.rank)
 
     end = steps if stop_after is None else min(steps, int(stop_after))
     grad_clip = float(tcfg.get("grad_clip", 0.0))
     t0 = time.perf_counter()
     elapsed0 = rows[-1]["elapsed_s"] if rows else 0.0
     frames = 0
-    bar = tqdm(range(start, end), desc=f"regressor {variant}", mininterval=2, disable=not progress,
-               initial=start, total=steps)
+    bar = tqdm(range(start, end), desc=f"regressor {variant}", mininterval=2,
+               disable=not (progress and ctx.is_main), initial=start, total=steps)
     for step in bar:
-        batch = to_tensors(windows.batch(sampler.indices(step)), device)
-        stats = train_step(model, body, batch, optimizer, lcfg, dt, embedder, amp, grad_clip)
+        batch = to_tensors(windows.batch(sampler.global_batch(step)), device)
+        stats = train_step(model, body, batch, optimizer, lcfg, dt, embedder, amp, grad_clip, ctx)
         frames += bs * W
         for k, v in stats.items():
             acc[k] = acc.get(k, 0.0) + v
@@ -255,10 +317,12 @@ def train_regressor(windows: WindowSource, variant: str, cfg: dict[str, Any], bo
             bar.set_postfix(loss=f"{row['loss']:.3f}", fps=f"{row['frames_per_s']:.0f}")
             acc, n_acc = {}, 0
         if ck is not None and done % ck_every == 0 and done < steps:
-            save_checkpoint(ck, model, optimizer, amp, done, rows, acc, n_acc, fingerprint)
+            rng_ranks = D.gather_objects(rng_state(), ctx) if ctx.distributed else None
+            if ctx.is_main:
+                save_checkpoint(ck, net, optimizer, amp, done, rows, acc, n_acc, fingerprint, rng_ranks)
     bar.close()
-    model.eval()
-    return TrainResult(model, rows, time.perf_counter() - t0, end - start, start, finished=end >= steps)
+    net.eval()
+    return TrainResult(net, rows, time.perf_counter() - t0, end - start, start, finished=end >= steps)
 
 
 # ---------------------------------------------------------------------------------------------

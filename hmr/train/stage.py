@@ -6,10 +6,14 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from hmr.distributed import context as D
 from hmr.errors import InputError
 from hmr.model.variants import get_variant
+
+if TYPE_CHECKING:
+    from hmr.train.loop import TrainResult
 
 log = logging.getLogger(__name__)
 
@@ -31,14 +35,19 @@ def train_regressor_files(cfg: dict[str, Any], variant: str, sequences: list[str
                           body_model: str, out: str | os.PathLike, log_csv: str | os.PathLike,
                           plot: str | os.PathLike, *, embeddings: list[str] | None = None,
                           dynamics: list[str] | None = None, embedding_model: str | None = None,
-                          seed: int = 0, device: str = "auto", progress: bool = True) -> dict[str, Any]:
+                          seed: int = 0, device: str = "auto", progress: bool = True,
+                          ctx: D.Context | None = None) -> dict[str, Any]:
     """Train variant ``variant`` on the given training sequences' stage files; write the model,
-    its log CSV and loss-curve PNG. Resumes from ``<out>.ckpt`` when a killed run left one."""
+    its log CSV and loss-curve PNG. Resumes from ``<out>.ckpt`` when a killed run left one.
+
+    Under ``torchrun`` (or with a distributed ``ctx``) every rank reads the data and trains its
+    share of each global batch; only rank 0 writes the files."""
     from hmr.body.smpl import smpl_layer
     from hmr.model.smpl_torch import BodyModel
     from hmr.train.data import InMemoryWindows, load_sequence_arrays
-    from hmr.train.loop import plot_losses, save_model, train_regressor, write_log_csv
+    from hmr.train.loop import train_regressor
 
+    ctx = ctx if ctx is not None else D.init(device)
     v = get_variant(variant)
     n = len(sequences)
     feats = _aligned("features", features, n)
@@ -59,25 +68,38 @@ def train_regressor_files(cfg: dict[str, Any], variant: str, sequences: list[str
 
         embedder = load_embedder(embedding_model)
     ck = checkpoint_path(out)
-    log.info("%s: %d sequences, %d windows of %d frames, feature size %d", variant, n, len(windows),
-             windows.window, windows.feat_dim)
-    result = train_regressor(windows, variant, cfg, body, seed=seed, embedder=embedder, device=device,
-                             checkpoint=ck, progress=progress)
+    if ctx.is_main:
+        log.info("%s: %d sequences, %d windows of %d frames, feature size %d, %d process(es)", variant,
+                 n, len(windows), windows.window, windows.feat_dim, ctx.world_size)
+    result = train_regressor(windows, variant, cfg, body, seed=seed, embedder=embedder,
+                             checkpoint=ck, progress=progress, ctx=ctx)
     meta = {"variant": variant, "steps": int(cfg["train"]["steps"]), "seconds": result.seconds,
             "resumed_from": result.resumed_from, "n_windows": len(windows), "window": windows.window,
             "dt": int(cfg["dt"]), "crop_scales": sorted({s.crop_scale for s in seqs}),
             "feat_dim": windows.feat_dim,
             "sequences": [str(s) for s in sequences], "config_json": json.dumps(cfg, sort_keys=True),
-            "seed": int(seed)}
+            "seed": int(seed), "world_size": ctx.world_size}
+    write_training_outputs(result, meta, out, log_csv, plot, ctx)
+    return meta
+
+
+def write_training_outputs(result: TrainResult, meta: dict[str, Any], out: str | os.PathLike,
+                           log_csv: str | os.PathLike, plot: str | os.PathLike, ctx: D.Context) -> None:
+    """Rank 0 writes the model, log CSV and loss plot of a finished run and removes its resume
+    checkpoint; the other ranks write nothing."""
+    from hmr.train.loop import plot_losses, save_model, write_log_csv
+
+    if not ctx.is_main:
+        return
     save_model(result.model, out, meta)
     write_log_csv(result.log, log_csv)
     last = result.log[-1]["loss"] if result.log else float("nan")
-    plot_losses(result.log, plot, f"regressor {variant}: {len(windows)} windows, "
+    plot_losses(result.log, plot, f"regressor {meta['variant']}: {meta['n_windows']} windows, "
                                   f"{meta['steps']} steps, {result.seconds:.0f} s, final loss {last:.3g}")
+    ck = checkpoint_path(out)
     if ck.exists():
         ck.unlink()
-    log.info("trained %s in %.1f s (final loss %.4g)", variant, result.seconds, last)
-    return meta
+    log.info("trained %s in %.1f s (final loss %.4g)", meta["variant"], result.seconds, last)
 
 
 def predict_file(model_path: str, sequence: str, features: str, body_model: str, out: str | os.PathLike, *,
