@@ -123,6 +123,37 @@ def test_bad_metrics_files_fail_with_one_line(tmp_path):
     assert not out.exists()
 
 
+def test_a_nan_mpvpe_mean_is_accepted_and_shown_as_a_dash(tmp_path):
+    """MPVPE is NaN where the ground-truth SMPL parameters are not the body model's (3DPW with the
+    embedded model): the report shows '-' and marks no best MPVPE; other metrics are unchanged."""
+    from hmr.report.tables import read_metrics, write_ablation, write_summary
+
+    files = _write_metrics(tmp_path / "m")
+    for path in files.values():
+        df = pd.read_csv(path)
+        df["mpvpe"] = np.nan
+        df["n_joints"] = 13                        # an extra column is ignored
+        df.to_csv(path, index=False)
+    assert np.isnan(read_metrics(files["full"])["mpvpe"].iloc[-1])
+    md, csv = tmp_path / "ablation_pw3d.md", tmp_path / "ablation_pw3d.csv"
+    table = write_ablation(files, "pw3d", md, csv)
+    assert table["mpvpe"].isna().all() and not table["best_mpvpe"].any()
+    assert table.loc[(table.table == "table2") & (table.variant == "full"), "best_mpjpe"].item()
+    for line in md.read_text().splitlines():
+        if "(`" in line:
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            assert cells[3] == "-" and float(cells[2].strip("*")) > 0      # MPVPE, MPJPE
+    text = write_summary({"pw3d": csv}, tmp_path / "summary.md")
+    full = next(ln for ln in text.splitlines() if "(`full`)" in ln)
+    assert [c.strip() for c in full.strip("|").split("|")][3] == "-"
+    # a NaN mean of any other metric stays an error
+    df = pd.read_csv(files["full"])
+    df.loc[len(df) - 1, "pa_mpjpe"] = np.nan
+    df.to_csv(tmp_path / "nan_pa.csv", index=False)
+    with pytest.raises(InputError, match="nan_pa.csv: the mean row has no value for PA-MPJPE"):
+        read_metrics(tmp_path / "nan_pa.csv")
+
+
 # ---------------------------------------------------------------------------------- figures
 
 

@@ -39,12 +39,16 @@ from hmr.report.paper import (
 )
 
 METRIC_COLUMNS = ("seq", "n_frames", "mpjpe", "pa_mpjpe", "mpvpe", "accel_err")
+# metrics whose mean may be NaN: MPVPE is not computed when the ground-truth SMPL parameters are
+# not in the body model's shape space (e.g. 3DPW with the embedded body model); shown as "-"
+OPTIONAL_METRICS = ("mpvpe",)
 DECIMALS = 1
 
 
 def read_metrics(path: str | os.PathLike) -> pd.DataFrame:
-    """A variant's metrics CSV, checked: required columns, numbers, a final ``mean`` row with a
-    value for every metric."""
+    """A variant's metrics CSV, checked: required columns (others are ignored), numbers, a final
+    ``mean`` row with a value for every metric but those of :data:`OPTIONAL_METRICS` (MPVPE), which
+    may be NaN."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: metrics file not found")
@@ -61,7 +65,8 @@ def read_metrics(path: str | os.PathLike) -> pd.DataFrame:
         values = df[[m for m, _ in METRICS] + ["n_frames"]].astype(np.float64).to_numpy()
     except ValueError:
         raise InputError(f"{path}: non-numeric metric values") from None
-    bad = [name for (m, name), v in zip(METRICS, values[-1]) if not np.isfinite(v)]
+    bad = [name for (m, name), v in zip(METRICS, values[-1])
+           if not np.isfinite(v) and not (m in OPTIONAL_METRICS and np.isnan(v))]
     if bad:   # a single sequence may lack a metric (e.g. too short for accel); the mean may not
         raise InputError(f"{path}: the mean row has no value for {', '.join(bad)}")
     return df
@@ -84,8 +89,9 @@ def ablation_table(metrics: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
             block.append(row)
         for m, _ in METRICS:
             shown = np.round([r[m] for r in block], DECIMALS)
+            best = np.nanmin(shown) if np.isfinite(shown).any() else np.nan
             for r, s in zip(block, shown):
-                r[f"best_{m}"] = bool(s == shown.min())
+                r[f"best_{m}"] = bool(s == best)
         rows += block
     return pd.DataFrame(rows)
 
@@ -111,6 +117,8 @@ def provenance() -> str:
 
 
 def _fmt(value: float, best: bool = False) -> str:
+    if not np.isfinite(value):
+        return "-"             # a metric not computed (MPVPE without a matching body model)
     text = f"{value:.{DECIMALS}f}"
     return f"**{text}**" if best else text
 
@@ -136,7 +144,8 @@ def ablation_markdown(table: pd.DataFrame, dataset: str, note: str = "") -> str:
         lines += [f"## {title}", ""] + _md_table(header, rows) + [""]
     lines += [("Millimetres; Accel in mm/frame^2. Lower is better; the best value of each table "
                "is in bold. Each row is the `mean` row of "
-               f"`results/{dataset}/metrics/<variant>.csv`."), ""]
+               f"`results/{dataset}/metrics/<variant>.csv`. '-': not computed (MPVPE needs ground-truth "
+               "SMPL parameters of the configured body model; see the metrics log)."), ""]
     return "\n".join(lines)
 
 
@@ -195,7 +204,9 @@ def summary_markdown(tables: Mapping[str, pd.DataFrame]) -> str:
     lines += _md_table(["Method"] + names, [[m] + [f"{v:.1f}" for v in vals] for m, vals in PUBLISHED_3DPW])
     lines += ["", PUBLISHED_NOTE,
               ("Millimetres; Accel in mm/frame^2 (ours as the metrics stage computes it, see its CSVs). "
-               "'-': the paper has no such row (FC dynamics is our addition)."), ""]
+               "'-': the paper has no such row (FC dynamics is our addition), or, in our columns, "
+               "a metric not computed (MPVPE without ground-truth SMPL parameters of the configured "
+               "body model)."), ""]
     return "\n".join(lines)
 
 
