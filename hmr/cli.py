@@ -130,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         args.fn(args)
-    except (InputError, FileNotFoundError) as exc:
+    except (InputError, FileNotFoundError, FloatingPointError) as exc:  # bad input; a diverged training
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

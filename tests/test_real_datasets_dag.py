@@ -6,6 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from conftest import REPO
@@ -19,6 +21,7 @@ from real_dataset_fixtures import (
     write_vibe_db,
 )
 
+from hmr.body.joint_sets import SMPL24
 from hmr.io.manifest import read_manifest
 from hmr.io.sequence import read_sequence
 
@@ -78,8 +81,8 @@ def imported(real_config, tmp_path_factory):
     config, _ = real_config
     workdir = tmp_path_factory.mktemp("real_dag")
     targets = [f"data/{name}/manifest.csv" for name in EXPECTED]
-    # the next stage reads the frames through the sequence file (the whole DAG to metrics on these
-    # fixtures takes minutes: run by hand, see the README)
+    # the next stage reads the frames through the sequence file (the whole DAG to metrics on the
+    # 3D datasets: test_3d_datasets_run_through_the_dag_to_metrics)
     targets += KEYPOINT_TARGETS
     run = snakemake(workdir, config, *targets)
     assert run.returncode == 0, run.stderr[-4000:]
@@ -126,3 +129,75 @@ def test_bad_layout_stops_the_dag_with_one_line(real_config, tmp_path):
     lines = [ln for ln in run.stderr.splitlines() if ln.startswith("Dataset error")]
     assert lines == [f"Dataset error: datasets.penn: {broken}/labels: Penn Action labels folder not found"]
     assert not (tmp_path / "data").exists()
+
+
+def test_imported_ground_truth_is_scored_on_each_protocol(imported, embedded_model_path, tmp_path):
+    """The metrics stage on the imported sequences with 3D ground truth: each dataset's protocol
+    joints (3DPW / Human3.6M / VIBE db: the 13 LSP joints SMPL has; MPI-INF-3DHP as configured:
+    15 of MPI-INF-3DHP-17), root = hip midpoint. Predictions are the ground truth in SMPL's joints
+    with the left knee 10 mm off, so MPJPE = 10 mm / joints scored; every position metric is
+    finite, MPVPE is NaN (real SMPL parameters, embedded body model) and the report accepts it."""
+    from hmr.datasets.protocol import ground_truth_joints
+    from hmr.eval.evaluate import evaluate_files
+    from hmr.io.h5 import write_arrays
+    from hmr.report.tables import read_metrics
+
+    workdir, _, _ = imported
+    n_joints = {"pw3d": 13, "h36m": 13, "mpi": 15, "vibe": 13}
+    for name, expected in EXPECTED.items():
+        seqs = [workdir / f"data/{name}/{s}.h5" for s in expected]
+        with_3d = [p for p in seqs if {"gt/joints3d", "gt/keypoints3d"} & set(read_sequence(p).arrays)]
+        assert bool(with_3d) == (name in n_joints), name
+        if not with_3d:
+            continue
+        preds = []
+        for p in with_3d:
+            s = read_sequence(p)
+            j, _ = ground_truth_joints(s, "smpl24")
+            j = j.astype(np.float64)
+            j[:, SMPL24.index("left_knee"), 0] += 0.010
+            preds.append(tmp_path / name / f"{s.name}.h5")
+            T = s.n_frames
+            write_arrays(preds[-1], {"joints3d": (j - j[:, :1]).astype(np.float32),
+                                     "pose": np.zeros((T, 72), np.float32), "betas": np.zeros((T, 10), np.float32)})
+        out = tmp_path / f"{name}.csv"
+        df = evaluate_files([str(p) for p in with_3d], [str(p) for p in preds], str(embedded_model_path), out)
+        assert len(df) == len(with_3d) + 1, name
+        pos = df[["mpjpe", "pa_mpjpe"]].to_numpy()
+        assert np.isfinite(pos).all() and np.isfinite(df["accel_err"].iloc[-1]), name
+        np.testing.assert_allclose(df["mpjpe"], 10.0 / n_joints[name], atol=1e-3, err_msg=name)
+        assert (df["accel_err"].dropna() < 1e-3).all(), name
+        assert df["mpvpe"].isna().all(), name        # real SMPL ground truth or none at all
+        assert np.isnan(read_metrics(out)["mpvpe"].iloc[-1])
+    pw3d = pd.read_csv(tmp_path / "pw3d.csv")           # frame 3 of person 0 is not valid
+    assert pw3d["n_frames"].tolist() == [5, 6, 11]
+    assert "gt/pose" in read_sequence(workdir / "data/pw3d/courtyard_toy_00_0.h5").arrays  # NaN: model mismatch
+
+
+METRIC_DATASETS = ("pw3d", "h36m", "mpi", "vibe")  # the fixtures with 3D ground truth
+
+
+def test_3d_datasets_run_through_the_dag_to_metrics(real_config, tmp_path):
+    """Imported fixtures through every stage (features, keypoints, dynamics, embedding, the `full`
+    model trained on the tiny synthetic benchmark, predictions) to one metrics row per test
+    sequence, on each dataset's protocol joints."""
+    config, _ = real_config
+    cfg = yaml.safe_load(config.read_text())
+    cfg["regressor"]["variants"] = ["full"]
+    cfg["regressor"]["eval_datasets"] = list(METRIC_DATASETS)
+    # VIBE's 2048-d SPIN features do not fit a model trained on the tiny config's 512-d features
+    # (predict says so in one line): here the VIBE frames go through the backbone like the others
+    cfg["features"]["use_precomputed"] = False
+    path = tmp_path / "metrics.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    targets = [f"results/{d}/metrics/full.csv" for d in METRIC_DATASETS]
+    run = snakemake(tmp_path, path, *targets)
+    assert run.returncode == 0, run.stderr[-4000:]
+    for name in METRIC_DATASETS:
+        df = pd.read_csv(tmp_path / f"results/{name}/metrics/full.csv", dtype={"seq": str})
+        tests = [s for s, (split, _) in EXPECTED[name].items() if split == "test"]
+        assert list(df.seq) == tests + ["mean"], name
+        assert np.isfinite(df[["mpjpe", "pa_mpjpe"]].to_numpy()).all(), name
+        assert (df.mpjpe >= df.pa_mpjpe).all(), name
+        log = (tmp_path / f"logs/regressor/metrics/{name}/full.log").read_text()
+        assert ("mpi3dhp17" if name == "mpi" else "lsp14") in log, name

@@ -47,6 +47,8 @@ def cluster(tmp_path_factory):
     run = subprocess.run(["bash", str(START), str(state)], capture_output=True, text=True, timeout=300)
     if run.returncode == 3:  # apt-get could not reach the Debian mirror: not our code's fault
         pytest.skip(f"could not install SLURM: {run.stderr.strip()}")
+    if run.returncode == 5:  # a real SLURM installation's config: left alone
+        pytest.skip(run.stderr.strip())
     assert run.returncode == 0, run.stderr
     assert shutil.which("sbatch")
     yield state

@@ -26,6 +26,7 @@ def finished(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("dag")
     run = snakemake(workdir)
     assert run.returncode == 0, run.stderr[-3000:]
+    (workdir / "dag_output.txt").write_text(run.stdout + run.stderr)
     return workdir
 
 
@@ -82,3 +83,84 @@ def test_same_seed_gives_identical_sequences(finished, tmp_path):
     np.testing.assert_array_equal(a.frames, b.frames)
     for key in a.arrays:
         np.testing.assert_array_equal(a.arrays[key], b.arrays[key])
+
+
+def test_default_target_produces_every_stage_table_and_figure(finished):
+    """The tiny default target ends in every stage's files, the ablation tables holding every
+    variant with exactly the numbers of its metrics CSV, the figures, and the embedding's table."""
+    import h5py
+    import pandas as pd
+
+    from hmr.report.paper import VARIANTS
+
+    for seq in ("train_000", "train_001", "test_000"):
+        with h5py.File(finished / f"results/synthetic/keypoints/{seq}.h5", "r") as f:
+            assert f["keypoints"].shape == (12, 17, 3)
+        with h5py.File(finished / f"results/synthetic/dynamics/{seq}.h5", "r") as f:
+            assert f["homographies"].shape == (12, 15, 3, 3) and f["d"].shape == (12, 135)
+        with h5py.File(finished / f"results/synthetic/embedding/{seq}.h5", "r") as f:
+            assert f["mu"].shape == (12, 32) and f["sigma"].shape == (12, 32)
+            assert (f["sigma"][:] > 0).all()
+        with h5py.File(finished / f"results/synthetic/features/{seq}.h5", "r") as f:
+            assert f["features"].shape == (12, 512) and np.isfinite(f["features"][:]).all()
+    with h5py.File(finished / "results/synthetic/predictions/full/test_000.h5", "r") as f:
+        assert f["pose"].shape == (12, 72) and f["joints3d"].shape == (12, 24, 3)
+
+    emb = pd.read_csv(finished / "results/models/embedding_eval.csv")
+    assert {"hit1", "hit10", "sigma_error_spearman"} <= set(emb.columns)
+    assert emb["hit1"].between(0, 1).all() and (emb["hit10"] >= emb["hit1"]).all()
+
+    table = pd.read_csv(finished / "results/tables/ablation_synthetic.csv")
+    assert set(table.variant) == set(VARIANTS)
+    for row in table.itertuples():
+        mean = pd.read_csv(finished / f"results/synthetic/metrics/{row.variant}.csv").iloc[-1]
+        assert mean["seq"] == "mean"
+        for m in ("mpjpe", "pa_mpjpe", "mpvpe", "accel_err"):
+            assert getattr(row, m) == pytest.approx(float(mean[m]), rel=1e-5)
+            assert f"{float(mean[m]):.1f}" in (finished / "results/tables/ablation_synthetic.md").read_text()
+    summary = (finished / "results/tables/summary.md").read_text()
+    assert "Different data" in summary and "3DPW" in summary
+    for name in ("accel", "per_joint", "qualitative"):
+        png = finished / f"results/figures/{name}_synthetic.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5_000
+    # the one-line summary at the end of the DAG points to the tables
+    assert "hmr: tables in results/tables/" in (finished / "dag_output.txt").read_text()
+
+
+def test_html_report(finished):
+    """`snakemake --report` builds the HTML report over the finished run."""
+    run = snakemake(finished, "--report", "results/report.html")
+    assert run.returncode == 0, run.stderr[-3000:]
+    html = (finished / "results/report.html").read_text(errors="replace")
+    assert "ablation" in html.lower() and len(html) > 50_000
+
+
+def test_videos_dataset_gets_tracked_boxes(tmp_path):
+    """A `type: videos` folder: each video is imported with the tracked person box, so the
+    crop-based stages run on it (here: dynamics on Grace Hopper's photo sliding right)."""
+    import matplotlib.image as mpimg
+    import yaml
+    from matplotlib import cbook
+
+    from hmr.io.h5 import read_array
+    from hmr.render.video import video_writer
+
+    img = mpimg.imread(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))  # (600,512,3)
+    videos = tmp_path / "myvideos"
+    videos.mkdir()
+    with video_writer(videos / "hopper.mp4", 30.0, (800, 600), codecs=("mp4v",)) as w:
+        for t in range(8):
+            frame = np.full((600, 800, 3), 90, np.uint8)
+            frame[:, 20 * t:20 * t + 512] = img
+            w.write(frame)
+    cfg = yaml.safe_load(TINY.read_text())
+    cfg["datasets"]["mine"] = {"type": "videos", "path": str(videos)}
+    config = tmp_path / "videos.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    run = snakemake(tmp_path, "results/mine/dynamics/hopper.h5", "data/mine/manifest.csv", config=config)
+    assert run.returncode == 0, run.stderr[-3000:]
+    seq = read_sequence(tmp_path / "data/mine/hopper.h5")
+    assert seq.bbox.shape == (8, 4) and np.polyfit(np.arange(8), seq.bbox[:, 0], 1)[0] == pytest.approx(20, abs=3)
+    assert read_array(tmp_path / "results/mine/dynamics/hopper.h5", "d").shape == (8, 135)
+    assert (tmp_path / "results/mine/tracks/hopper.png").exists()
+    assert list(read_manifest(tmp_path / "data/mine/manifest.csv").split) == ["none"]

@@ -35,6 +35,11 @@ fi
 
 if sinfo -h -o %T 2>/dev/null | grep -qE "idle|mixed|allocated"; then exit 0; fi
 
+if [[ -f /etc/slurm/slurm.conf ]] && ! grep -q '^ClusterName=hmr-test$' /etc/slurm/slurm.conf; then
+    echo "start_slurm.sh: /etc/slurm/slurm.conf belongs to another SLURM setup (not ClusterName=hmr-test); not overwriting it" >&2
+    exit 5
+fi
+
 CPUS=$(nproc)
 MEM=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 1024 ))
 mkdir -p /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm /run/munge
@@ -72,11 +77,13 @@ if [[ ! -s /etc/munge/munge.key ]]; then
 fi
 chown -R munge:munge /etc/munge /run/munge /var/lib/munge /var/log/munge 2>/dev/null || true
 chmod 0700 /etc/munge; chmod 0400 /etc/munge/munge.key
+# only a munged started here is recorded (and so stopped by --stop); one already running is left alone
+rm -f "$STATE/munged.pid"
 if ! pgrep -x munged >/dev/null; then
-    su -s /bin/sh munge -c "/usr/sbin/munged --force" 
+    su -s /bin/sh munge -c "/usr/sbin/munged --force"
+    for _ in $(seq 1 20); do pgrep -x munged >/dev/null && break; sleep 0.2; done
+    pgrep -x munged | head -1 > "$STATE/munged.pid"
 fi
-for _ in $(seq 1 20); do pgrep -x munged >/dev/null && break; sleep 0.2; done
-pgrep -x munged | head -1 > "$STATE/munged.pid"
 
 nohup slurmctld -D -i >"$STATE/slurmctld.out" 2>&1 &
 echo $! > "$STATE/slurmctld.pid"

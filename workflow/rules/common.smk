@@ -86,9 +86,37 @@ def manifest_file(dataset):
     return f"data/{dataset}/manifest.csv"
 
 
+# --- compute resources (config `compute`; profiles/default limits `gpu` to one local card) ---
+def training_gpus():
+    """GPUs per training job (pretrain_backbone, train_embedding*, train_regressor): the rules'
+    `gpu` resource, which the SLURM executor turns into --gpus. 0: CPU only."""
+    return int(config.get("compute", {}).get("training_gpus", 0))
+
+
+def features_gpus():
+    """GPUs per features job (0 or 1)."""
+    return int(config.get("compute", {}).get("features_gpus", 0))
+
+
+def ddp_launcher():
+    """How a DDP-capable training (embedding, regressor) is started: `python -m hmr` for one
+    process, `torchrun -m hmr` with one process per GPU when a job has several."""
+    n = training_gpus()
+    return f"torchrun --standalone --nproc_per_node {n} -m hmr" if n > 1 else "python -m hmr"
+
+
 def json_param(value):
     """A config section as compact JSON, for `--params {params.cfg:q}` on a command line."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def has_2d_ground_truth(dataset):
+    """Whether keypoint accuracy can be scored: the synthetic benchmark, or a `sequences` folder
+    whose manifest marks sequences with ground truth."""
+    d = config["datasets"][dataset]
+    if d["type"] == "synthetic":
+        return True
+    return d["type"] == "sequences" and bool(read_manifest(manifest_file(dataset)).has_gt.any())
 
 
 def all_targets():
@@ -96,8 +124,7 @@ def all_targets():
     every variant's metrics and the report's tables and figures (the demo is a separate target)."""
     targets = [manifest_file(name) for name in config["datasets"]]
     targets.append(f"results/{config['preview']['dataset']}/preview.png")
-    targets += [f"results/{d}/keypoints_pck.csv" for d in config["datasets"]
-                if config["datasets"][d]["type"] in ("synthetic", "sequences")]
+    targets += [f"results/{d}/keypoints_pck.csv" for d in config["datasets"] if has_2d_ground_truth(d)]
     targets.append("results/models/embedding_eval.csv")
     targets += [f"results/{d}/metrics/{v}.csv" for d in config["regressor"]["eval_datasets"]
                 for v in config["regressor"]["variants"]]
@@ -241,6 +268,15 @@ def features_inputs(wc):
     return inputs
 
 
+def features_weights_args(input):
+    """`--weights FILE` (+ `--weights-format spin` for the DAG's own pretrained backbone, which is
+    written in SPIN's layout whatever features.weights_format says for user checkpoints)."""
+    if "weights" not in input.keys():
+        return ""
+    fmt = " --weights-format spin" if input.weights == PRETRAINED_BACKBONE else ""
+    return f"--weights {input.weights}{fmt}"
+
+
 def features_params():
     """The features section as JSON without `threads` and `pretrain` (editing those must not
     rerun the extraction: the backbone file is an input and carries the pretraining)."""
@@ -296,13 +332,35 @@ def report_per_joint_arg(dataset):
     )
 
 
+def has_smpl_ground_truth(dataset):
+    """Whether a dataset's test sequences carry SMPL pose and shape (the qualitative figure draws
+    the ground-truth mesh): synthetic and 3DPW always, Human3.6M with smpl_dir, a `sequences`
+    folder when its first test sequence has gt/pose; the other datasets have 3D joints at most."""
+    import h5py
+
+    d = config["datasets"][dataset]
+    if d["type"] in ("synthetic", "3dpw"):
+        return True
+    if d["type"] == "h36m":
+        return bool(d.get("smpl_dir"))
+    if d["type"] == "sequences":
+        path = sequence_file(dataset, report_sequences(dataset)[0])
+        with h5py.File(path, "r") as f:
+            return "gt/pose" in f and "gt/betas" in f
+    return False
+
+
 def report_targets():
-    """Every table and figure of the report (for the default target)."""
+    """Every table and figure of the report (for the default target). The ablation tables need
+    all seven variants: with a subset in regressor.variants only the metrics CSVs are targets."""
+    if set(REPORT_TABLE_VARIANTS) - set(config["regressor"]["variants"]):
+        return []
     targets = ["results/tables/summary.md"]
     for d in report_datasets():
         targets += [f"results/tables/ablation_{d}.md", f"results/tables/ablation_{d}.csv",
-                    f"results/figures/accel_{d}.png", f"results/figures/per_joint_{d}.png",
-                    f"results/figures/qualitative_{d}.png"]
+                    f"results/figures/accel_{d}.png", f"results/figures/per_joint_{d}.png"]
+        if has_smpl_ground_truth(d):
+            targets.append(f"results/figures/qualitative_{d}.png")
     return targets
 
 

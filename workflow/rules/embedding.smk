@@ -41,15 +41,18 @@ rule train_embedding:
     params:
         cfg=json_param(config["embedding"]),
         seed=config["seed"],
+        launcher=ddp_launcher(),
+        device="auto" if training_gpus() else "cpu",
     threads: 1
     resources:
         mem_mb=3000,
         runtime=30,
+        gpu=training_gpus(),
     conda:
         "../../envs/embedding.yaml"
     shell:
-        "python -m hmr train-embedding --threads {threads} --params {params.cfg:q}"
-        " --pool {input.pool} --seed {params.seed} --out {output.model}"
+        "{params.launcher} train-embedding --threads {threads} --params {params.cfg:q}"
+        " --pool {input.pool} --seed {params.seed} --device {params.device} --out {output.model}"
         " --log-csv {output.log_csv} --plot {output.plot} > {log} 2>&1"
 
 
@@ -65,15 +68,18 @@ rule train_embedding_deterministic:
     params:
         cfg=json_param(config["embedding"]),
         seed=config["seed"],
+        launcher=ddp_launcher(),
+        device="auto" if training_gpus() else "cpu",
     threads: 1
     resources:
         mem_mb=3000,
         runtime=30,
+        gpu=training_gpus(),
     conda:
         "../../envs/embedding.yaml"
     shell:
-        "python -m hmr train-embedding --deterministic --threads {threads} --params {params.cfg:q}"
-        " --pool {input.pool} --seed {params.seed} --out {output.model}"
+        "{params.launcher} train-embedding --deterministic --threads {threads} --params {params.cfg:q}"
+        " --pool {input.pool} --seed {params.seed} --device {params.device} --out {output.model}"
         " --log-csv {output.log_csv} --plot {output.plot} > {log} 2>&1"
 
 

@@ -22,6 +22,7 @@ rule pretrain_backbone:
     resources:
         mem_mb=4000,
         runtime=60,
+        gpu=training_gpus(),
     conda:
         "../../envs/features.yaml"
     shell:
@@ -39,13 +40,12 @@ rule features:
         "logs/features/{dataset}/{seq}.log",
     params:
         cfg=features_params(),
-        weights=lambda wc, input: (
-            f"--weights {input.weights}" if "weights" in input.keys() else ""
-        ),
+        weights=lambda wc, input: features_weights_args(input),
     threads: config["features"]["threads"]
     resources:
         mem_mb=2000,
         runtime=30,
+        gpu=features_gpus(),
     conda:
         "../../envs/features.yaml"
     shell:

@@ -20,17 +20,19 @@ rule train_regressor:
         extra=lambda wc, input: regressor_optional_args(
             input, ("embeddings", "dynamics", "embedding_model")
         ),
+        launcher=ddp_launcher(),
     threads: config["regressor"]["threads"]
     resources:
         mem_mb=4000,
         runtime=60,
+        gpu=training_gpus(),
     conda:
         "../../envs/regressor.yaml"
     shell:
-        "python -m hmr train-regressor --threads {threads} --variant {wildcards.variant}"
+        "{params.launcher} train-regressor --threads {threads} --variant {wildcards.variant}"
         " --params {params.cfg:q} --sequences {input.sequences} --features {input.features}"
         " {params.extra} --body-model {input.body_model} --seed {params.seed}"
-        " --device {params.device} --out {output.model} --log {output.log_csv}"
+        " --device {params.device} --out {output.model} --log-csv {output.log_csv}"
         " --plot {output.plot} > {log} 2>&1"
 
 
@@ -46,6 +48,7 @@ rule predict_regressor:
     params:
         extra=lambda wc, input: regressor_optional_args(input, ("dynamics",)),
         vertices="--save-vertices" if config["regressor"]["save_vertices"] else "",
+        device=config["regressor"]["device"],
     threads: config["regressor"]["threads"]
     resources:
         mem_mb=3000,
@@ -55,7 +58,7 @@ rule predict_regressor:
     shell:
         "python -m hmr predict --threads {threads} --model {input.model}"
         " --sequence {input.sequence} --features {input.features} --embedding {input.embedding}"
-        " {params.extra} --body-model {input.body_model} {params.vertices} --device cpu"
+        " {params.extra} --body-model {input.body_model} {params.vertices} --device {params.device}"
         " --out {output} > {log} 2>&1"
 
 
