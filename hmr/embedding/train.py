@@ -14,7 +14,6 @@ single-process seed).
 
 from __future__ import annotations
 
-import csv
 import logging
 import os
 import time
@@ -158,14 +157,9 @@ def train_embedder(pool: PosePool, cfg: dict[str, Any], *, deterministic: bool, 
 
 def write_log_csv(rows: list[dict[str, float]], path: str | os.PathLike) -> None:
     """The training log as CSV (columns :data:`LOG_COLUMNS`), written atomically."""
-    from hmr.io.atomic import atomic_path
+    from hmr.io.atomic import write_log_rows
 
-    with atomic_path(path, suffix=".csv") as tmp, open(tmp, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(LOG_COLUMNS), extrasaction="ignore")
-        w.writeheader()
-        for row in rows:
-            w.writerow({k: (f"{row[k]:.6g}" if isinstance(row.get(k), float) else row.get(k, ""))
-                        for k in LOG_COLUMNS})
+    write_log_rows(rows, path, LOG_COLUMNS)
 
 
 def plot_losses(rows: list[dict[str, float]], path: str | os.PathLike, title: str) -> None:

@@ -7,6 +7,7 @@ partial file behind and a previous good file survives a failed rewrite.
 from __future__ import annotations
 
 import contextlib
+import csv
 import os
 import tempfile
 from collections.abc import Iterator
@@ -39,3 +40,13 @@ def atomic_path(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
         raise
+
+
+def write_log_rows(rows: list[dict], path: str | os.PathLike, columns: tuple[str, ...]) -> None:
+    """A training log as CSV with ``columns`` (floats as %.6g, missing values empty), atomically."""
+    with atomic_path(path, suffix=".csv") as tmp, open(tmp, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(columns), extrasaction="ignore")
+        w.writeheader()
+        for row in rows:
+            w.writerow({k: (f"{row[k]:.6g}" if isinstance(row.get(k), float) else row.get(k, ""))
+                        for k in columns})

@@ -25,7 +25,6 @@ guaranteed deterministic).
 from __future__ import annotations
 
 import contextlib
-import csv
 import hashlib
 import json
 import logging
@@ -358,14 +357,10 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> t
 
 
 def write_log_csv(rows: list[dict[str, float]], path: str | os.PathLike) -> None:
-    from hmr.io.atomic import atomic_path
+    """The training log as CSV (columns :data:`LOG_COLUMNS`), written atomically."""
+    from hmr.io.atomic import write_log_rows
 
-    with atomic_path(path, suffix=".csv") as tmp, open(tmp, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(LOG_COLUMNS), extrasaction="ignore")
-        w.writeheader()
-        for row in rows:
-            w.writerow({k: (f"{row[k]:.6g}" if isinstance(row.get(k), float) else row.get(k, ""))
-                        for k in LOG_COLUMNS})
+    write_log_rows(rows, path, LOG_COLUMNS)
 
 
 def plot_losses(rows: list[dict[str, float]], path: str | os.PathLike, title: str) -> None:
