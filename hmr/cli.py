@@ -12,7 +12,8 @@ from collections.abc import Callable, Sequence
 log = logging.getLogger("hmr")
 
 
-def _set_threads(n: int) -> None:
+def set_torch_threads(n: int) -> None:
+    """torch's CPU threads for one stage (every subcommand's ``--threads``)."""
     import torch
 
     torch.set_num_threads(max(1, n))
@@ -21,7 +22,7 @@ def _set_threads(n: int) -> None:
 def cmd_build_body_model(args: argparse.Namespace) -> None:
     from hmr.body.anny_convert import build_smpl_from_anny, write_smpl_pickle
 
-    _set_threads(args.threads)
+    set_torch_threads(args.threads)
     model = build_smpl_from_anny(n_shape_samples=args.shape_samples, seed=args.seed)
     write_smpl_pickle(model, args.out)
     log.info("wrote %s (%d vertices)", args.out, len(model["v_template"]))
@@ -30,7 +31,7 @@ def cmd_build_body_model(args: argparse.Namespace) -> None:
 def cmd_synthesize(args: argparse.Namespace) -> None:
     from hmr.synthetic.generate import synthesize_sequence
 
-    _set_threads(args.threads)
+    set_torch_threads(args.threads)
     synthesize_sequence(dataset=args.dataset, seq=args.seq, params=json.loads(args.params),
                         body_model=args.body_model, seed=args.seed, out=args.out)
     log.info("wrote %s", args.out)

@@ -7,6 +7,8 @@ import argparse
 import json
 import logging
 
+from hmr.cli import set_torch_threads
+
 log = logging.getLogger("hmr")
 
 
@@ -19,16 +21,10 @@ def cmd_track(args: argparse.Namespace) -> None:
              r.n_frames, r.n_frames / max(r.seconds, 1e-9))
 
 
-def _threads(n: int) -> None:
-    import torch
-
-    torch.set_num_threads(max(1, n))
-
-
 def cmd_export(args: argparse.Namespace) -> None:
     from hmr.demo.export import export_demo
 
-    _threads(args.threads)
+    set_torch_threads(args.threads)
     export_demo(args.sequence, args.predictions, args.body_model, args.out_npz, args.out_bvh,
                 args.out_video, args.out_sheet, json.loads(args.params))
 

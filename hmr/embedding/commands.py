@@ -7,19 +7,15 @@ import json
 import logging
 from collections.abc import Callable
 
+from hmr.cli import set_torch_threads
+
 log = logging.getLogger("hmr")
-
-
-def _threads(n: int) -> None:
-    import torch
-
-    torch.set_num_threads(max(1, n))
 
 
 def cmd_embedding_pool(args: argparse.Namespace) -> None:
     from hmr.embedding.stages import build_pool_file
 
-    _threads(args.threads)
+    set_torch_threads(args.threads)
     cfg = json.loads(args.params)
     build_pool_file(cfg, args.sequences, args.keypoints or None, args.body_model, args.out,
                     seed=args.seed, amass_dir=args.amass_dir or None)
@@ -31,7 +27,7 @@ def cmd_train_embedding(args: argparse.Namespace) -> None:
     from hmr.distributed import context as D
     from hmr.embedding.stages import train_embedding_files
 
-    _threads(args.threads)
+    set_torch_threads(args.threads)
     ctx = D.init(args.device)
     if not ctx.is_main:
         log.setLevel(logging.WARNING)   # rank 0 reports; the others only warn
@@ -47,7 +43,7 @@ def cmd_train_embedding(args: argparse.Namespace) -> None:
 def cmd_embed(args: argparse.Namespace) -> None:
     from hmr.embedding.embed import embed_sequence_file
 
-    _threads(args.threads)
+    set_torch_threads(args.threads)
     embed_sequence_file(args.keypoints, args.model, args.out, threshold=args.conf_threshold,
                         config={"conf_threshold": args.conf_threshold, "model": args.model})
     log.info("wrote %s", args.out)
@@ -56,7 +52,7 @@ def cmd_embed(args: argparse.Namespace) -> None:
 def cmd_evaluate_embedding(args: argparse.Namespace) -> None:
     from hmr.embedding.stages import evaluate_embedding_files
 
-    _threads(args.threads)
+    set_torch_threads(args.threads)
     models = {"probabilistic": args.model, "deterministic": args.deterministic_model}
     evaluate_embedding_files(json.loads(args.params), models, args.sequences, args.body_model,
                              args.out, seed=args.seed)

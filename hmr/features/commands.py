@@ -6,14 +6,15 @@ import argparse
 import json
 import logging
 
+from hmr.cli import set_torch_threads
+
 log = logging.getLogger("hmr")
 
 
 def _threads(n: int) -> None:
     import cv2
-    import torch
 
-    torch.set_num_threads(max(1, n))
+    set_torch_threads(n)
     cv2.setNumThreads(1)  # the crops run beside the network; keep OpenCV off the torch threads
 
 

@@ -6,6 +6,8 @@ import argparse
 import json
 import logging
 
+from hmr.cli import set_torch_threads
+
 log = logging.getLogger("hmr")
 
 
@@ -15,9 +17,7 @@ def cmd_dynamics(args: argparse.Namespace) -> None:
     params = json.loads(args.params)
     set_cv_threads(args.threads)
     if params.get("backend") == "raft":
-        import torch
-
-        torch.set_num_threads(max(1, args.threads))
+        set_torch_threads(args.threads)
     arrays = run_dynamics(args.sequence, args.out, params, seed=args.seed)
     support = arrays["support"][1:]
     log.info("wrote %s: %d frames, %s flow on the %s, mean support %.2f", args.out,

@@ -6,15 +6,15 @@ import argparse
 import json
 import logging
 
+from hmr.cli import set_torch_threads
+
 log = logging.getLogger("hmr")
 
 
 def cmd_keypoints(args: argparse.Namespace) -> None:
-    import torch
-
     from hmr.keypoints.stage import run_keypoints
 
-    torch.set_num_threads(max(1, args.threads))
+    set_torch_threads(args.threads)
     kp = run_keypoints(args.sequence, args.out, args.backend, json.loads(args.params),
                        seed=args.seed, body_model=args.body_model)
     detected = float((kp[..., 2] > 0).mean()) if kp.size else 0.0

@@ -6,13 +6,9 @@ import argparse
 import json
 import logging
 
+from hmr.cli import set_torch_threads
+
 log = logging.getLogger("hmr")
-
-
-def _threads(n: int) -> None:
-    import torch
-
-    torch.set_num_threads(max(1, n))
 
 
 def cmd_train_regressor(args: argparse.Namespace) -> None:
@@ -20,7 +16,7 @@ def cmd_train_regressor(args: argparse.Namespace) -> None:
     from hmr.distributed import context as D
     from hmr.train.stage import train_regressor_files
 
-    _threads(args.threads)
+    set_torch_threads(args.threads)
     ctx = D.init(args.device)
     if not ctx.is_main:
         log.setLevel(logging.WARNING)   # rank 0 reports; the others only warn
@@ -39,7 +35,7 @@ def cmd_train_regressor(args: argparse.Namespace) -> None:
 def cmd_predict(args: argparse.Namespace) -> None:
     from hmr.train.stage import predict_file
 
-    _threads(args.threads)
+    set_torch_threads(args.threads)
     pred = predict_file(args.model, args.sequence, args.features, args.body_model, args.out,
                         embedding=args.embedding, dynamics=args.dynamics, save_vertices=args.save_vertices,
                         device=args.device, config=json.loads(args.params) if args.params else None)
@@ -49,7 +45,7 @@ def cmd_predict(args: argparse.Namespace) -> None:
 def cmd_evaluate(args: argparse.Namespace) -> None:
     from hmr.eval.evaluate import evaluate_files
 
-    _threads(args.threads)
+    set_torch_threads(args.threads)
     df = evaluate_files(args.sequences, args.predictions, args.body_model, args.out)
     m = df.iloc[-1]
     log.info("wrote %s: MPJPE %.1f PA-MPJPE %.1f MPVPE %.1f mm, accel %.2f mm/frame^2 (%d sequences)",

@@ -7,13 +7,9 @@ import argparse
 import json
 import logging
 
+from hmr.cli import set_torch_threads
+
 log = logging.getLogger("hmr")
-
-
-def _threads(n: int) -> None:
-    import torch
-
-    torch.set_num_threads(max(1, n))
 
 
 def cmd_render(args: argparse.Namespace) -> None:
@@ -26,7 +22,7 @@ def cmd_render(args: argparse.Namespace) -> None:
     from hmr.render.overlay import fit_weak_perspective
     from hmr.render.predictions import read_predictions
 
-    _threads(args.threads)
+    set_torch_threads(args.threads)
     seq = read_sequence(args.sequence)
     pred = read_predictions(args.predictions, seq.n_frames, fields=("pose", "betas", "joints2d"))
     layer = smpl_layer(args.body_model)
@@ -49,7 +45,7 @@ def cmd_bvh(args: argparse.Namespace) -> None:
     from hmr.render.overlay import fit_weak_perspective
     from hmr.render.predictions import read_predictions
 
-    _threads(args.threads)
+    set_torch_threads(args.threads)
     seq = read_sequence(args.sequence)
     pred = read_predictions(args.predictions, seq.n_frames, fields=("pose", "betas", "joints2d"))
     layer = smpl_layer(args.body_model)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import logging
 
+from hmr.cli import set_torch_threads
+
 log = logging.getLogger("hmr")
 
 
@@ -57,11 +59,9 @@ def cmd_per_joint(args: argparse.Namespace) -> None:
 
 
 def cmd_qualitative(args: argparse.Namespace) -> None:
-    import torch
-
     from hmr.report.figures import qualitative_figure
 
-    torch.set_num_threads(max(1, args.threads))
+    set_torch_threads(args.threads)
     idx = qualitative_figure(args.sequence, _pairs(args.predictions, "--predictions"), args.body_model,
                              args.out, args.dataset, n_frames=args.n_frames, tile_width=args.tile_width)
     log.info("wrote %s (frames %s)", args.out, idx.tolist())
