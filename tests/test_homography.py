@@ -1,4 +1,4 @@
-"""Batched homography DLT, robust fits, LM refinement and the top-left normalisation."""
+"""Batched homography DLT, robust fits, Newton refinement and the top-left normalisation."""
 
 from __future__ import annotations
 
@@ -8,13 +8,17 @@ import pytest
 
 from hmr.flow.homography import (
     SolverSettings,
+    _null_vectors,
+    design_matrices,
     dlt_homographies,
     irls_homographies,
+    normal_matrices,
     normalize_top_left,
     ransac_homographies,
     refine_homographies,
     solve_homographies,
     transfer,
+    transfer_error,
 )
 
 
@@ -73,7 +77,7 @@ def test_batched_equals_per_pair():
 
 
 def test_matches_cv2_find_homography():
-    """Noise-free: OpenCV's DLT + LM and ours agree; noisy: ours + LM matches OpenCV's LM."""
+    """Noise-free: OpenCV's DLT + LM and ours agree; noisy: ours + Newton steps match OpenCV's LM."""
     rng = np.random.default_rng(3)
     H = random_homographies(12, rng)
     f32 = lambda a: a.astype(np.float32).astype(np.float64)
@@ -87,7 +91,63 @@ def test_matches_cv2_find_homography():
     ref = np.stack([cv2.findHomography(src[i], noisy[i], method=0)[0] for i in range(12)])
     dlt = dlt_homographies(src, noisy)
     assert rel(dlt, ref) > 1e-5  # the algebraic and the geometric optimum differ ...
-    assert rel(refine_homographies(dlt, src, noisy, iterations=10), ref) < 1e-6  # ... LM closes it
+    # ... damped Newton closes it, quadratically: two steps from the DLT suffice
+    assert rel(refine_homographies(dlt, src, noisy, iterations=1), ref) > 1e-7
+    assert rel(refine_homographies(dlt, src, noisy, iterations=2), ref) < 1e-6
+
+
+def test_normal_matrices_are_the_design_matrices_gram():
+    rng = np.random.default_rng(5)
+    src = rng.uniform(-2, 2, (6, 30, 2))
+    dst = rng.uniform(-2, 2, (6, 30, 2))
+    w = rng.uniform(0, 1, (6, 30))
+    A = design_matrices(src, dst, w)
+    np.testing.assert_allclose(normal_matrices(src, dst, w), A.transpose(0, 2, 1) @ A, rtol=0, atol=1e-12)
+
+
+def test_null_vectors_equal_the_symmetric_eigensolver():
+    """Newton on the secular equation gives eigh's smallest eigenvector, and hands the cases it
+    cannot take (a zero last component, a rank-deficient block) to eigh itself."""
+    rng = np.random.default_rng(6)
+    src = rng.uniform(-1.4, 1.4, (50, 40, 2))
+    H = random_homographies(50, rng, perspective=0.05)
+    H[:, :2, 2] /= 50.0
+    dst = transfer(H, src) + rng.normal(0, 0.05, (50, 40, 2))
+    M = normal_matrices(src, dst, np.ones((50, 40)))
+    # a matrix whose null vector is e_9's complement (h_9 = 0) and an all-zero one
+    Q = np.linalg.qr(rng.normal(size=(9, 9)))[0]
+    Q[:, 0] = np.r_[rng.normal(size=8), 0.0]
+    Q = np.linalg.qr(Q)[0]
+    M = np.concatenate([M, (Q * np.r_[0.0, np.arange(1, 9)]) @ Q.T[None], np.zeros((1, 9, 9))])
+    h = _null_vectors(M)
+    lam, vec = np.linalg.eigh(M)
+    ref = vec[:, :, 0]
+    np.testing.assert_allclose(np.linalg.norm(h, axis=1), 1.0, rtol=1e-12)
+    # same vector up to sign (the zero matrix: any unit vector is a null vector)
+    assert np.abs(np.abs(np.einsum("kj,kj->k", h[:-1], ref[:-1])) - 1.0).max() < 1e-10
+    resid = np.einsum("kij,kj->ki", M, h) - lam[:, :1] * h  # M h = lambda_min h
+    assert np.abs(resid).max() <= 1e-10 * np.abs(M).max()
+
+
+def test_refine_lowers_the_cost_and_ignores_zero_weights():
+    rng = np.random.default_rng(7)
+    H = random_homographies(10, rng)
+    src = rng.uniform(0, 127, (10, 60, 2))
+    dst = transfer(H, src) + rng.normal(0, 0.8, (10, 60, 2))
+    cost = lambda G, s=src, d=dst: (transfer_error(G, s, d) ** 2).sum(1)
+    prev = cost(dlt_homographies(src, dst))
+    for it in (1, 2, 3, 6):
+        now = cost(refine_homographies(dlt_homographies(src, dst), src, dst, iterations=it))
+        assert (now <= prev * (1 + 1e-12)).all()
+        prev = now
+    # points of weight 0 (here: garbage) change nothing
+    bad = dst.copy()
+    bad[:, :15] = rng.uniform(0, 127, (10, 15, 2))
+    w = np.ones((10, 60))
+    w[:, :15] = 0.0
+    a = refine_homographies(dlt_homographies(src, bad, w), src, bad, w, iterations=6)
+    b = refine_homographies(dlt_homographies(src[:, 15:], dst[:, 15:]), src[:, 15:], dst[:, 15:], iterations=6)
+    np.testing.assert_allclose(top_left(a), top_left(b), rtol=0, atol=1e-9)
 
 
 def _outlier_problem(rng, n=8, m=200, frac=0.3):

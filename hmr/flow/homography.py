@@ -8,22 +8,25 @@ temporaries small) and the systems of all pairs are solved by one batched decomp
 
 * :func:`dlt_homographies` - the normalised direct linear transform (Hartley & Zisserman,
   Alg. 4.2): each pair's points are translated to their centroid and scaled to a mean distance
-  of sqrt(2) (Hartley normalisation), the 2M x 9 system A h = 0 is solved by SVD (h = the right
-  singular vector of the smallest singular value, taken from the batched SVD of the 9x9 normal
-  matrices A^T A built from point moments, i.e. their symmetric eigendecomposition), and the
-  result is de-normalised.
+  of sqrt(2) (Hartley normalisation), and h = the right singular vector of the smallest singular
+  value of the 2M x 9 system A h = 0 is taken as the smallest eigenvector of the 9x9 normal
+  matrix A^T A, which is built from point moments (one batched matrix product) and solved for
+  all pairs by batched Newton steps on its secular equation (``np.linalg.eigh`` where those do
+  not converge); the result is de-normalised.
 * :func:`irls_homographies` - iteratively reweighted DLT with Tukey's biweight on the transfer
   error (scale from the median absolute residual): resists a minority of outlier flow vectors.
 * :func:`ransac_homographies` - RANSAC with all pairs' minimal 4-point hypotheses solved in one
   batched SVD, then a DLT refit on the best hypothesis's inliers.
-* :func:`refine_homographies` - optional Levenberg-Marquardt on the transfer (reprojection)
-  error, the cost ``cv2.findHomography`` minimises after its own DLT.
+* :func:`refine_homographies` - optional damped Newton steps (Levenberg-Marquardt on the exact
+  Hessian) on the transfer (reprojection) error, the cost ``cv2.findHomography`` minimises after
+  its own DLT.
 * :func:`normalize_top_left` - divide by the top-left element as the paper says, with a guard
   against a near-zero top-left element.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,18 +55,6 @@ def _dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sqrt(dx * dx + dy * dy)
 
 
-def _hartley_xy(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Weighted centroid (cx, cy) and scale s of the Hartley normalisation, each (N,)."""
-    wsum = np.maximum(w.sum(1), 1e-300)
-    cx = (w * x).sum(1) / wsum
-    cy = (w * y).sum(1) / wsum
-    dx = x - cx[:, None]
-    dy = y - cy[:, None]
-    mean_dist = (w * np.sqrt(dx * dx + dy * dy)).sum(1) / wsum
-    s = np.where(mean_dist > 1e-12, np.sqrt(2.0) / np.maximum(mean_dist, 1e-300), 1.0)
-    return cx, cy, s
-
-
 def _similarity(cx: np.ndarray, cy: np.ndarray, s: np.ndarray) -> np.ndarray:
     """(N,3,3) matrices of x -> s (x - c)."""
     T = np.zeros((len(s), 3, 3))
@@ -72,13 +63,6 @@ def _similarity(cx: np.ndarray, cy: np.ndarray, s: np.ndarray) -> np.ndarray:
     T[:, 1, 2] = -s * cy
     T[:, 2, 2] = 1.0
     return T
-
-
-def hartley_normalization(points: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """(N,3,3) similarity per pair sending its weighted centroid to the origin and the weighted
-    mean distance from it to sqrt(2) (Hartley normalisation); scale 1 for coincident points."""
-    points = np.asarray(points, np.float64)
-    return _similarity(*_hartley_xy(points[..., 0], points[..., 1], np.asarray(weights, np.float64)))
 
 
 def transfer(H: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -101,25 +85,15 @@ def transfer_error(H: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarra
     return np.where(np.isfinite(err), err, np.inf)
 
 
-# elements per (pairs x points) temporary when assembling the DLT systems (32 KB of float64):
-# larger blocks make numpy's temporaries large enough to be returned to the OS after each
-# call, and the page faults of re-allocating them cost more than the arithmetic
-_BLOCK_ELEMENTS = 4096
-_LM_BLOCK_ELEMENTS = 65536  # the same for the Levenberg-Marquardt refinement (larger: fewer calls)
+# elements per (pairs x points) work array when assembling the DLT systems: the work arrays are
+# allocated once per call and reused block after block (256 KB each, cache-sized; re-allocating
+# large temporaries every block costs page faults that outweigh the arithmetic)
+_BLOCK_ELEMENTS = 32768
+_LM_BLOCK_ELEMENTS = 131072  # pairs x points per block of the damped Newton refinement
+
 
 # p p^T of p = (x, y, 1) from the monomials (x^2, xy, x, y^2, y, 1)
 _PP_INDEX = np.array([[0, 1, 2], [1, 3, 4], [2, 4, 5]])
-
-
-def normal_matrices(src: np.ndarray, dst: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """(N,9,9) normal matrices A^T A of the weighted DLT systems, without forming A.
-
-    Each correspondence p = (x, y, 1) -> (u, v) adds the rows [-p, 0, u p] and [0, -p, v p] to
-    A (the first two components of q x H p = 0), so with S_f = sum_m w f p p^T:
-    A^T A = [[S_1, 0, -S_u], [0, S_1, -S_v], [-S_u, -S_v, S_{u^2+v^2}]] (3x3 blocks). The
-    sums come from one batched matrix product of the monomials with the weights.
-    """
-    return _normal_xy(src[..., 0], src[..., 1], dst[..., 0], dst[..., 1], weights)
 
 
 def _normal_gather() -> tuple[np.ndarray, np.ndarray]:
@@ -137,25 +111,19 @@ def _normal_gather() -> tuple[np.ndarray, np.ndarray]:
 _NORMAL_IDX, _NORMAL_SIGN = _normal_gather()
 
 
-def _normal_xy(x: np.ndarray, y: np.ndarray, u: np.ndarray, v: np.ndarray,
-               weights: np.ndarray) -> np.ndarray:
-    n, m = x.shape
-    mono = np.empty((n, 6, m))  # the monomials of p p^T
-    np.multiply(x, x, out=mono[:, 0])
-    np.multiply(x, y, out=mono[:, 1])
-    mono[:, 2] = x
-    np.multiply(y, y, out=mono[:, 3])
-    mono[:, 4] = y
-    mono[:, 5] = 1.0
-    wk = np.empty((n, 4, m))  # the weights w, w u, w v, w (u^2 + v^2)
-    wk[:, 0] = weights
-    np.multiply(weights, u, out=wk[:, 1])
-    np.multiply(weights, v, out=wk[:, 2])
-    np.multiply(wk[:, 1], u, out=wk[:, 3])
-    wk[:, 3] += wk[:, 2] * v
-    S = np.zeros((n, 25))
-    S[:, :24] = (mono @ wk.transpose(0, 2, 1)).reshape(n, 24)  # (N, 6, 4) moments
-    return (S[:, _NORMAL_IDX] * _NORMAL_SIGN).reshape(n, 9, 9)
+def normal_matrices(src: np.ndarray, dst: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """(N,9,9) normal matrices A^T A of the weighted DLT systems, without forming A.
+
+    Each correspondence p = (x, y, 1) -> (u, v) adds the rows [-p, 0, u p] and [0, -p, v p] to
+    A (the first two components of q x H p = 0), so with S_f = sum_m w f p p^T:
+    A^T A = [[S_1, 0, -S_u], [0, S_1, -S_v], [-S_u, -S_v, S_{u^2+v^2}]] (3x3 blocks). The
+    sums come from one batched matrix product of the monomials with the weights.
+    """
+    src, dst, w = _as_batch(src, dst, weights)
+    x, y, u, v = src[..., 0], src[..., 1], dst[..., 0], dst[..., 1]
+    mono = np.stack([x * x, x * y, x, y * y, y, np.ones_like(x)])
+    wk = np.stack([w, w * u, w * v, w * (u * u + v * v)])
+    return _normal_from_moments(_planar_moments(mono, wk))
 
 
 def design_matrices(src: np.ndarray, dst: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -169,73 +137,208 @@ def design_matrices(src: np.ndarray, dst: np.ndarray, weights: np.ndarray) -> np
     return np.concatenate([rx * sw, ry * sw], axis=1)
 
 
+def _planar_moments(mono: np.ndarray, wk: np.ndarray) -> np.ndarray:
+    """(K, I, J) moments sum_m mono[i] wk[j] of planar (I,K,M) monomials and (J,K,M) weights."""
+    return np.matmul(mono.transpose(1, 0, 2), wk.transpose(1, 2, 0))
+
+
+def _normal_from_moments(mom: np.ndarray) -> np.ndarray:
+    """(K,9,9) normal matrices from the (K,6,4) moments of the monomials of p p^T (x^2, xy, x,
+    y^2, y, 1) with the weights (w, w u, w v, w (u^2 + v^2))."""
+    k = len(mom)
+    S = np.zeros((k, 25))
+    S[:, :24] = mom.reshape(k, 24)
+    return (S[:, _NORMAL_IDX] * _NORMAL_SIGN).reshape(k, 9, 9)
+
+
+def _centre(pts: np.ndarray, w: np.ndarray | None, wsum: np.ndarray, out_x: np.ndarray,
+            out_y: np.ndarray, tmp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Write the (K,M,2) points centred on their weighted centroid into the contiguous (K,M)
+    arrays out_x, out_y; return the centroids (K,2) and the Hartley scales (K,) that bring the
+    weighted mean distance from the centroid to sqrt(2) (1 for coincident points)."""
+    np.copyto(out_x, pts[..., 0])
+    np.copyto(out_y, pts[..., 1])
+    if w is None:
+        c = np.stack([out_x.sum(1), out_y.sum(1)], 1) / wsum[:, None]
+    else:
+        c = np.stack([np.einsum("km,km->k", out_x, w), np.einsum("km,km->k", out_y, w)], 1) / wsum[:, None]
+    out_x -= c[:, 0:1]
+    out_y -= c[:, 1:2]
+    np.multiply(out_x, out_x, out=tmp)
+    tmp += out_y * out_y
+    np.sqrt(tmp, out=tmp)
+    d = (tmp.sum(1) if w is None else np.einsum("km,km->k", tmp, w)) / wsum
+    return c, np.where(d > 1e-12, np.sqrt(2.0) / np.maximum(d, 1e-300), 1.0)
+
+
+class _Hartley:
+    """Hartley-normalised, weighted correspondences of a block of pairs in reusable work arrays.
+
+    ``fill`` centres each pair's source and destination points on their weighted centroids
+    (``c``: (K,4) = cx, cy, cu, cv) and measures the scales (``s``: (K,2), source and
+    destination) that bring their weighted mean distance from it to sqrt(2). The centred points
+    are left *unscaled* in the planar (6,K,M) monomials ``mono`` (x^2, xy, x, y^2, y, 1 of the
+    source) and (4,K,M) weights ``wk`` (w, w u, w v, w (u^2 + v^2) of the destination); the
+    scales act on the normal matrix afterwards as the diagonal congruence D A^T A D (see
+    :func:`_column_scales`), 81 products per pair instead of four passes over the points.
+    Planar layouts keep every elementwise operation on one contiguous array (numpy is several
+    times slower on row slices of interleaved arrays).
+    """
+
+    _cache = threading.local()  # the last work arrays of each thread, reused by the next call
+
+    def __init__(self, block: int, m: int):
+        self.shape = (block, m)
+        self.mono = np.empty((6, block, m))
+        self.mono[5] = 1.0
+        self.wk = np.empty((4, block, m))
+        self.tmp = np.empty((block, m))
+
+    @classmethod
+    def get(cls, block: int, m: int) -> "_Hartley":
+        """Work arrays for blocks of ``block`` pairs of ``m`` points: the previous call's where
+        they fit (fresh arrays cost page faults on first touch, a large share of small batches)."""
+        work = getattr(cls._cache, "work", None)
+        if work is None or work.shape != (block, m):
+            work = cls._cache.work = cls(block, m)
+        return work
+
+    def fill(self, src: np.ndarray, dst: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, ...]:
+        k = len(src)
+        mono, wk, tmp = self.mono[:, :k], self.wk[:, :k], self.tmp[:k]
+        wsum = np.full(k, float(src.shape[1])) if w is None else np.maximum(w.sum(1), 1e-300)
+        cs, ss = _centre(src, w, wsum, mono[2], mono[4], tmp)
+        cd, sd = _centre(dst, w, wsum, wk[1], wk[2], tmp)
+        np.multiply(mono[2], mono[2], out=mono[0])
+        np.multiply(mono[2], mono[4], out=mono[1])
+        np.multiply(mono[4], mono[4], out=mono[3])
+        np.multiply(wk[1], wk[1], out=wk[3])
+        wk[3] += wk[2] * wk[2]
+        if w is None:
+            wk[0] = 1.0
+        else:
+            wk[0] = w
+            wk[1:] *= w
+        return mono, wk, np.concatenate([cs, cd], 1), np.stack([ss, sd], 1)
+
+
+def _column_scales(s: np.ndarray) -> np.ndarray:
+    """(K,9) factors D by which scaling the source points by s[:,0] and the destination points by
+    s[:,1] multiplies the DLT's columns: rows [-p, 0, u p] become [-p, 0, u p] D."""
+    a, b = s[:, 0], s[:, 1]
+    one = np.ones_like(a)
+    return np.stack([a, a, one, a, a, one, a * b, a * b, b], 1)
+
+
+def _null_vectors(M: np.ndarray, max_iterations: int = 8, tol: float = 1e-13) -> np.ndarray:
+    """(N,9) unit eigenvectors of the smallest eigenvalue of (N,9,9) symmetric PSD matrices.
+
+    Writing M = [[B, b], [b^T, c]] and the eigenvector as (y, 1) (up to scale), M h = lam h reads
+    (B - lam I) y = -b and c + b^T y = lam: the smallest eigenvalue is the smallest root of the
+    secular function f(lam) = c - lam - b^T (B - lam I)^-1 b, found by Newton's method from
+    lam = 0 (f' = -1 - |y|^2; quadratic convergence; one batched Cholesky solve of the 8x8
+    systems per step). It converges in 1-3 steps where the fit is good (lam much below B's
+    smallest eigenvalue), and gives the vector a symmetric eigensolver gives, at a fraction of its
+    cost. Pairs where it does not converge within ``max_iterations``, where B - lam I is not
+    positive definite, or where the vector's last component is too small for the gauge y_9 = 1
+    are handed to ``np.linalg.eigh``.
+    """
+    import torch
+
+    n = len(M)
+    B, b, c = M[:, :8, :8], np.ascontiguousarray(M[:, :8, 8]), M[:, 8, 8]
+    tol_abs = tol * np.trace(M, axis1=1, axis2=2)  # the trace: the scale of the eigenvalues
+    y = np.empty((n, 8))
+    lam = np.zeros(n)
+    ok = np.zeros(n, bool)
+    todo = slice(None)  # then the indices of the pairs not yet converged
+    for it in range(max_iterations + 1):
+        Bt, bt = (B, b) if it == 0 else (B[todo], b[todo])
+        lt = lam[todo]
+        L, info = torch.linalg.cholesky_ex(torch.from_numpy(Bt if it == 0 else Bt - lt[:, None, None] * np.eye(8)))
+        yt = torch.cholesky_solve(torch.from_numpy(bt[..., None]), L)[..., 0].numpy()
+        np.negative(yt, out=yt)
+        with np.errstate(invalid="ignore", over="ignore"):
+            f = c[todo] - lt + np.einsum("kj,kj->k", bt, yt)  # the secular function at lam
+            step = f / (1.0 + np.einsum("kj,kj->k", yt, yt))  # Newton: -f / f'
+        pd = info.numpy() == 0  # B - lam I positive definite
+        conv = pd & (np.abs(step) <= tol_abs[todo])
+        y[todo] = yt
+        ok[todo] = conv
+        lam[todo] = lt + step
+        more = pd & ~conv & np.isfinite(step)
+        if not more.any():
+            break
+        todo = np.flatnonzero(more) if it == 0 else todo[more]
+    h = np.empty((n, 9))
+    h[:, :8] = y
+    h[:, 8] = 1.0
+    with np.errstate(invalid="ignore", over="ignore"):
+        h /= np.sqrt(np.einsum("kj,kj->k", h, h))[:, None]
+    fallback = ~ok | ~np.isfinite(h).all(1) | (np.abs(h[:, 8]) < 1e-3)
+    if fallback.any():
+        h[fallback] = np.linalg.eigh(M[fallback])[1][:, :, 0]
+    return h
+
+
 def dlt_homographies(src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None = None,
                      method: str = "normal") -> np.ndarray:
     """Normalised DLT for a batch of pairs: (N,3,3) float64 homographies with dst ~ H src.
 
     Solves min ||A h|| subject to ||h|| = 1 for every pair at once, A being the 2M x 9 matrix of
     the weighted, Hartley-normalised correspondences: h is A's right singular vector of the
-    smallest singular value. ``method="normal"`` (default) gets it from the SVD of the 9x9
-    normal matrices A^T A (whose singular vectors are A's right singular vectors, singular
-    values squared), built from point moments without forming A; A^T A is symmetric positive
-    semi-definite, so its SVD is computed as its eigendecomposition by one batched call of the
-    symmetric solver (``np.linalg.eigh``, faster than the general SVD). ``method="design"``
+    smallest singular value. ``method="normal"`` (default) takes it as the eigenvector of the
+    smallest eigenvalue of the 9x9 normal matrix A^T A (A's right singular vectors are A^T A's
+    eigenvectors, its singular values squared), built from point moments without forming A and
+    solved for all pairs by batched Newton steps on the secular equation (:func:`_null_vectors`,
+    with ``np.linalg.eigh`` for the pairs where that does not converge). ``method="design"``
     runs one batched SVD of A's 9x9 triangular factor (A = QR), slower, for reference.
-    Hartley normalisation keeps A well conditioned, so both agree to ~1e-12 and are exact on
+    Hartley normalisation keeps A well conditioned, so both agree to ~1e-10 and are exact on
     noise-free correspondences (with exactly 4 points the normal matrices lose accuracy, ~1e-7,
-    as A^T A squares the conditioning: use ``design`` there). Needs at least 4 correspondences with positive weight per pair, no 3 of them collinear; the result is
-    scaled to ||H||_F = 1 (use :func:`normalize_top_left` for the paper's scale).
+    as A^T A squares the conditioning: use ``design`` there). Needs at least 4 correspondences
+    with positive weight per pair, no 3 of them collinear; the result is scaled to
+    ||H||_F = 1 (use :func:`normalize_top_left` for the paper's scale).
     """
     if method not in ("normal", "design"):
         raise ValueError(f"method must be normal or design, got {method!r}")
     src, dst, w = _as_batch(src, dst, weights, ones=False)
+    if w is not None:
+        w = np.clip(w, 0.0, None)
     n, m = src.shape[:2]
-    Ts, Td = np.empty((n, 3, 3)), np.empty((n, 3, 3))
     M = np.empty((n, 9, 9))  # A^T A (normal) or R of A = QR (design)
-    # the systems are assembled in blocks of pairs with small temporaries (see _BLOCK_ELEMENTS)
-    block = max(1, _BLOCK_ELEMENTS // max(m, 1))
+    C, S = np.empty((n, 4)), np.empty((n, 2))  # centroids and scales of the normalisation
+    block = max(1, min(n, _BLOCK_ELEMENTS // max(m, 1)))
+    work = _Hartley.get(block, m)
     for a in range(0, n, block):
         b = min(a + block, n)
-        # x, y, u, v as one (4, pairs, points) array (numpy is slow on trailing axes of size 2)
-        P = np.empty((4, b - a, m))
-        P[0:2] = src[a:b].transpose(2, 0, 1)
-        P[2:4] = dst[a:b].transpose(2, 0, 1)
-        wb = np.ones((b - a, m)) if w is None else np.clip(w[a:b], 0.0, None)
-        # Hartley normalisation: weighted centroid to 0, mean distance to sqrt(2)
-        wsum = np.maximum(wb.sum(1), 1e-300)
-        c = (P * wb).sum(2) / wsum  # (4, pairs)
-        P -= c[..., None]
-        sq = P * P
-        mean_dist = (np.sqrt(sq[0::2] + sq[1::2]) * wb).sum(2) / wsum  # (2, pairs): src, dst
-        scale = np.where(mean_dist > 1e-12, np.sqrt(2.0) / np.maximum(mean_dist, 1e-300), 1.0)
-        P *= np.repeat(scale, 2, axis=0)[..., None]
-        Ts[a:b] = _similarity(c[0], c[1], scale[0])
-        Td[a:b] = _similarity(c[2], c[3], scale[1])
-        px, py, qx, qy = P
+        wb = None if w is None else w[a:b]
+        mono, wk, C[a:b], S[a:b] = work.fill(src[a:b], dst[a:b], wb)
         if method == "normal":
-            M[a:b] = _normal_xy(px, py, qx, qy, wb)
+            M[a:b] = _normal_from_moments(_planar_moments(mono, wk))  # centred, not yet scaled
         else:
-            A = design_matrices(np.stack([px, py], -1), np.stack([qx, qy], -1), wb)
+            c, s = C[a:b, :, None], S[a:b]
+            p = (src[a:b] - c[:, None, :2, 0]) * s[:, None, 0:1]
+            q = (dst[a:b] - c[:, None, 2:, 0]) * s[:, None, 1:2]
+            A = design_matrices(p, q, np.ones((b - a, m)) if wb is None else wb)
             if A.shape[1] < 9:
                 A = np.concatenate([A, np.zeros((b - a, 9 - A.shape[1], 9))], 1)
             M[a:b] = np.linalg.qr(A, mode="r")  # same right singular vectors as A
     if method == "normal":
-        # A^T A is symmetric positive semi-definite: its SVD is its eigendecomposition, which
-        # the symmetric solver computes faster (eigenvalues ascending: column 0 is the smallest)
-        _, vecs = np.linalg.eigh(M)
-        h = vecs[:, :, 0]
+        D = _column_scales(S)
+        M *= D[:, :, None] * D[:, None, :]  # the Hartley scales: (A D)^T (A D)
+        h = _null_vectors(M)
     else:
-        _, _, vh = np.linalg.svd(M)
-        h = vh[:, -1]
-    Hn = h.reshape(n, 3, 3)
-    # de-normalise: H = Td^-1 Hn Ts (Td^-1 of a similarity in closed form)
-    sd = Td[:, 0, 0]
-    Td_inv = np.zeros_like(Td)
-    Td_inv[:, 0, 0] = Td_inv[:, 1, 1] = 1.0 / sd
-    Td_inv[:, :2, 2] = -Td[:, :2, 2] / sd[:, None]
-    Td_inv[:, 2, 2] = 1.0
-    H = Td_inv @ Hn @ Ts
+        h = np.linalg.svd(M)[2][:, -1]
+    H = _denormalize(h.reshape(n, 3, 3), C, S)
     return H / np.sqrt((H ** 2).sum((1, 2)))[:, None, None]
+
+
+def _denormalize(Hn: np.ndarray, C: np.ndarray, S: np.ndarray) -> np.ndarray:
+    """H = Td^-1 Hn Ts for the Hartley similarities Ts (centroid C[:,:2], scale S[:,0]) and Td
+    (C[:,2:], S[:,1]), Td^-1 in closed form."""
+    Ts = _similarity(C[:, 0], C[:, 1], S[:, 0])
+    Td_inv = _similarity(-C[:, 2] * S[:, 1], -C[:, 3] * S[:, 1], 1.0 / S[:, 1])
+    return Td_inv @ Hn @ Ts
 
 
 def _masked_median(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -322,64 +425,183 @@ def ransac_homographies(src: np.ndarray, dst: np.ndarray, weights: np.ndarray | 
 
 def refine_homographies(H: np.ndarray, src: np.ndarray, dst: np.ndarray,
                         weights: np.ndarray | None = None, iterations: int = 10,
-                        damping: float = 1e-3) -> np.ndarray:
-    """Levenberg-Marquardt on the weighted transfer error sum_m w ||dst - pi(H src)||^2 for every
-    pair (vectorised over blocks of pairs), with the gauge H[2,2] = 1 (8 parameters, as
-    cv2.findHomography). A step is kept only where it lowers that pair's cost, else the pair's
-    damping grows tenfold. Returns (N,3,3) homographies scaled to ||H||_F = 1."""
+                        damping: float = 1e-6) -> np.ndarray:
+    """Minimise the weighted transfer error sum_m w ||dst - pi(H src)||^2 from ``H`` for every
+    pair (vectorised over blocks of pairs): the cost ``cv2.findHomography`` minimises after its
+    DLT. Each pair is refined in its Hartley-normalised coordinates (there the cost is the same up
+    to the factor s_dst^2, so the minimiser is the same, and the linear systems are well
+    conditioned) with the gauge Hn[2,2] = 1 (8 parameters), by damped Newton steps
+    (Levenberg-Marquardt on the exact Hessian, which converges quadratically where Gauss-Newton
+    converges only linearly on noisy correspondences; Gauss-Newton's J^T J where the damped
+    Hessian is not positive definite). A step is kept only where it lowers that pair's cost, else
+    the pair's damping grows tenfold; it stops early once no pair's step changes it. Pairs whose
+    Hn[2,2] is near zero are returned unrefined. Returns (N,3,3) homographies with ||H||_F = 1."""
     src, dst, w = _as_batch(src, dst, weights)
+    w = np.clip(w, 0.0, None)
     H = np.asarray(H, np.float64)
     n, m = src.shape[:2]
     out = np.empty((n, 3, 3))
-    block = max(1, _LM_BLOCK_ELEMENTS // max(m, 1))
+    block = max(1, min(n, _LM_BLOCK_ELEMENTS // max(m, 1)))
+    work = _Refiner.get(block, m)
     for a in range(0, n, block):
         b = min(a + block, n)
-        x, y, u, v = (np.ascontiguousarray(arr[a:b, :, k]) for arr in (src, dst) for k in (0, 1))
-        out[a:b] = _lm_block(H[a:b], x, y, u, v, np.sqrt(np.clip(w[a:b], 0.0, None)),
-                             iterations, damping)
+        out[a:b] = work.refine(H[a:b], src[a:b], dst[a:b], w[a:b], iterations, damping)
     return out / np.sqrt((out ** 2).sum((1, 2)))[:, None, None]
 
 
-def _lm_block(H: np.ndarray, x: np.ndarray, y: np.ndarray, u: np.ndarray, v: np.ndarray,
-              sw: np.ndarray, iterations: int, damping: float) -> np.ndarray:
-    k, m = x.shape
-    with np.errstate(divide="ignore", invalid="ignore"):
-        h = (H / H[:, 2:3, 2:3]).reshape(k, 9)[:, :8].copy()
-    lam = np.full(k, damping)
+class _Refiner:
+    """Work arrays and the damped Newton iteration of :func:`refine_homographies` for one block.
 
-    def evaluate(hh: np.ndarray):
-        c = hh[:, :, None]
+    With p = (x, y, 1), q = (x, y), den = h_7 x + h_8 y + 1 and the transfer pu = (h_1 x + h_2 y +
+    h_3) / den (pv likewise), the residuals ru = pu - u, rv = pv - v have the gradients
+    [p, 0, -pu q] / den and [0, p, -pv q] / den, so (sums over the points, weights w):
+    J^T J is the DLT normal matrix of (x, y) -> (pu, pv) with weights w / den^2; J^T r =
+    sum (w / den) [ru p, rv p, -(ru pu + rv pv) q]; and the second-order part of the Hessian,
+    sum w (ru d2pu + rv d2pv), has the blocks -sum (w ru / den^2) p q^T (rows 1-3, columns 7-8),
+    -sum (w rv / den^2) p q^T (rows 4-6) and 2 sum (w (ru pu + rv pv) / den^2) q q^T (7-8, 7-8).
+    All are moments of p p^T with ten weights per point: one batched matrix product per step.
+    Arrays are planar (rows, K, M), as in :class:`_Hartley`, held as float64 torch tensors (torch's
+    broadcasting elementwise kernels are 2-3x faster than numpy's on these shapes); the small
+    per-pair algebra stays in numpy on views of the same memory.
+    """
+
+    _cache = threading.local()
+
+    def __init__(self, block: int, m: int):
+        import torch
+
+        self.shape = (block, m)
+        new = lambda *shape: torch.empty(shape, dtype=torch.float64)
+        self.mono = new(6, block, m)  # x^2, xy, x, y^2, y, 1 of the normalised source
+        self.mono[5] = 1.0
+        self.uv = new(2, block, m)  # the normalised destination
+        self.W = new(10, block, m)  # the moment weights
+        self.t = new(block, m)
+        self.t2 = new(2, block, m)
+        # the current and the trial state: (pu den, pv den, den) -> (pu, pv, den); (ru, rv); cost
+        self.states = [[new(3, block, m), new(2, block, m), new(block)] for _ in range(2)]
+
+    @classmethod
+    def get(cls, block: int, m: int) -> "_Refiner":
+        work = getattr(cls._cache, "work", None)
+        if work is None or work.shape != (block, m):
+            work = cls._cache.work = cls(block, m)
+        return work
+
+    def _normalise(self, src: np.ndarray, dst: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Hartley-normalise the block into the work arrays; returns centroids C and scales S."""
+        k = len(src)
+        mono, uv, t = self.mono.numpy()[:, :k], self.uv.numpy()[:, :k], self.t.numpy()[:k]
+        wsum = np.maximum(w.sum(1), 1e-300)
+        cs, ss = _centre(src, w, wsum, mono[2], mono[4], t)
+        cd, sd = _centre(dst, w, wsum, uv[0], uv[1], t)
+        mono[2] *= ss[:, None]
+        mono[4] *= ss[:, None]
+        uv *= sd[:, None]
+        np.multiply(mono[2], mono[2], out=mono[0])
+        np.multiply(mono[2], mono[4], out=mono[1])
+        np.multiply(mono[4], mono[4], out=mono[3])
+        return np.concatenate([cs, cd], 1), np.stack([ss, sd], 1)
+
+    def _evaluate(self, h: np.ndarray, state: list, w) -> None:
+        """Transfer, residuals and cost of the (K,8) parameters ``h`` into ``state``."""
+        import torch
+
+        k = len(h)
+        proj, res, cost = state[0][:, :k], state[1][:, :k], state[2][:k]
+        # [row of H, pair, coefficient of x, y, 1]
+        hr = torch.from_numpy(np.concatenate([h, np.ones((k, 1))], 1).reshape(k, 3, 3).transpose(1, 0, 2).copy())
+        torch.mul(hr[:, :, 0:1], self.mono[2, :k], out=proj)  # (pu den, pv den, den) = H p
+        proj.addcmul_(hr[:, :, 1:2], self.mono[4, :k])
+        proj.add_(hr[:, :, 2:3])
+        proj[:2].div_(proj[2])
+        torch.sub(proj[:2], self.uv[:, :k], out=res)
+        t = self.t[:k]
+        torch.mul(res[0], res[0], out=t)
+        t.addcmul_(res[1], res[1]).mul_(w)
+        torch.sum(t, 1, out=cost)
+        cost.masked_fill_(~torch.isfinite(cost), np.inf)
+
+    def _newton_systems(self, state: list, w) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(K,8,8) Hessians, (K,8,8) J^T J and (K,8) gradients J^T r at the current state."""
+        import torch
+
+        k = len(w)
+        proj, res = state[0][:, :k], state[1][:, :k]
+        W, t = self.W[:, :k], self.t[:k]
+        den, puv = proj[2], proj[:2]
+        torch.div(w, den, out=t)                          # g = w / den
+        torch.div(t, den, out=W[0])                       # w / den^2
+        torch.mul(W[0], puv, out=W[1:3])                  # w pu / den^2, w pv / den^2
+        torch.mul(W[1], puv[0], out=W[3])
+        W[3].addcmul_(W[2], puv[1])                       # w (pu^2 + pv^2) / den^2
+        torch.mul(W[0], res, out=W[4:6])                  # w ru / den^2, w rv / den^2
+        torch.mul(t, res, out=W[7:9])                     # g ru, g rv
+        torch.mul(W[7], puv[0], out=W[9])
+        W[9].addcmul_(W[8], puv[1])                       # g (ru pu + rv pv)
+        torch.div(W[9], den, out=W[6])                    # w (ru pu + rv pv) / den^2
+        # (K, 6 monomials, 10 weights) moments
+        mom = torch.bmm(self.mono[:, :k].permute(1, 0, 2), W.permute(1, 2, 0)).numpy()
+        JtJ = _normal_from_moments(np.ascontiguousarray(mom[:, :, :4]))[:, :8, :8]
+        pp = mom[:, _PP_INDEX]                            # (K,3,3,10): sum weight p p^T
+        Hs = JtJ.copy()
+        Hs[:, 0:3, 6:8] -= pp[:, :, :2, 4]
+        Hs[:, 3:6, 6:8] -= pp[:, :, :2, 5]
+        Hs[:, 6:8, 0:3] -= pp[:, :, :2, 4].transpose(0, 2, 1)
+        Hs[:, 6:8, 3:6] -= pp[:, :, :2, 5].transpose(0, 2, 1)
+        Hs[:, 6:8, 6:8] += 2.0 * pp[:, :2, :2, 6]
+        pm = mom[:, [2, 4, 5]]                            # (K,3,10): sum weight p
+        grad = np.concatenate([pm[:, :, 7], pm[:, :, 8], -pm[:, :2, 9]], 1)
+        return Hs, JtJ, grad
+
+    def refine(self, H: np.ndarray, src: np.ndarray, dst: np.ndarray, w: np.ndarray,
+               iterations: int, damping: float) -> np.ndarray:
+        import torch
+
+        k = len(H)
+        C, S = self._normalise(src, dst, w)
+        wt = torch.from_numpy(np.ascontiguousarray(w))
+        Ts = _similarity(C[:, 0], C[:, 1], S[:, 0])
+        Ts_inv = _similarity(-C[:, 0] * S[:, 0], -C[:, 1] * S[:, 0], 1.0 / S[:, 0])
+        Td = _similarity(C[:, 2], C[:, 3], S[:, 1])
+        Td_inv = _similarity(-C[:, 2] * S[:, 1], -C[:, 3] * S[:, 1], 1.0 / S[:, 1])
+        Hn = Td @ H @ Ts_inv
+        Hn /= np.linalg.norm(Hn, axis=(1, 2))[:, None, None]
+        free = np.abs(Hn[:, 2, 2]) > 1e-3  # the gauge Hn[2,2] = 1 is safe
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            den = c[:, 6] * x + c[:, 7] * y + 1.0
-            pu = (c[:, 0] * x + c[:, 1] * y + c[:, 2]) / den
-            pv = (c[:, 3] * x + c[:, 4] * y + c[:, 5]) / den
-            ru, rv = (pu - u) * sw, (pv - v) * sw
-            cost = (ru * ru + rv * rv).sum(1)
-        return np.where(np.isfinite(cost), cost, np.inf), ru, rv, pu, pv, den
-
-    cost, ru, rv, pu, pv, den = evaluate(h)
-    ok = np.isfinite(cost)
-    for _ in range(iterations):
-        g = sw / den
-        Ju = np.zeros((k, 8, m))  # d(ru)/dh, d(rv)/dh
-        Jv = np.zeros((k, 8, m))
-        Ju[:, 0], Ju[:, 1], Ju[:, 2] = x * g, y * g, g
-        Jv[:, 3], Jv[:, 4], Jv[:, 5] = x * g, y * g, g
-        Ju[:, 6], Ju[:, 7] = -pu * x * g, -pu * y * g
-        Jv[:, 6], Jv[:, 7] = -pv * x * g, -pv * y * g
-        JtJ = Ju @ Ju.transpose(0, 2, 1) + Jv @ Jv.transpose(0, 2, 1)
-        Jtr = (Ju @ ru[..., None] + Jv @ rv[..., None])[..., 0]
-        diag = np.diagonal(JtJ, axis1=1, axis2=2)
-        lhs = JtJ + (lam[:, None] * np.maximum(diag, 1e-12))[:, :, None] * np.eye(8)
-        lhs = np.where(ok[:, None, None], lhs, np.eye(8))  # pairs without a finite cost stay put
-        step = np.linalg.solve(lhs, -np.where(ok[:, None], Jtr, 0.0)[..., None])[..., 0]
-        new = evaluate(h + step)
-        better = new[0] < cost
-        h = np.where(better[:, None], h + step, h)
-        cost, ru, rv, pu, pv, den = (np.where(better if a.ndim == 1 else better[:, None], b, a)
-                                     for a, b in zip((cost, ru, rv, pu, pv, den), new))
-        lam = np.where(better, lam * 0.1, lam * 10.0)
-    return np.concatenate([h, np.ones((k, 1))], 1).reshape(k, 3, 3)
+            h = np.where(free[:, None], (Hn / np.where(free, Hn[:, 2, 2], 1.0)[:, None, None]).reshape(k, 9)[:, :8], 0.0)
+            cur, trial = self.states
+            self._evaluate(h, cur, wt)
+            lam = np.full(k, damping)
+            eye = np.eye(8)
+            for _ in range(iterations):
+                Hs, JtJ, grad = self._newton_systems(cur, wt)
+                cost = cur[2][:k].numpy()
+                ok = free & np.isfinite(cost) & np.isfinite(Hs).all((1, 2)) & np.isfinite(grad).all(1)
+                D = (lam[:, None] * np.maximum(np.diagonal(JtJ, axis1=1, axis2=2), 1e-12))[:, :, None] * eye
+                lhs = np.where(ok[:, None, None], Hs + D, eye)
+                rhs = np.where(ok[:, None], -grad, 0.0)[..., None]
+                L, info = torch.linalg.cholesky_ex(torch.from_numpy(lhs))
+                step = torch.cholesky_solve(torch.from_numpy(rhs), L)[..., 0].numpy()
+                indef = np.flatnonzero(info.numpy() != 0)
+                if len(indef):  # the damped Hessian is not positive definite there: Gauss-Newton
+                    L, info = torch.linalg.cholesky_ex(torch.from_numpy(JtJ[indef] + D[indef]))
+                    step[indef] = torch.cholesky_solve(torch.from_numpy(rhs[indef]), L)[..., 0].numpy()
+                    step[indef[info.numpy() != 0]] = 0.0
+                if np.abs(step).max(initial=0.0) <= 1e-15 * max(np.abs(h).max(initial=0.0), 1.0):
+                    break  # converged: no pair's step changes it
+                self._evaluate(h + step, trial, wt)
+                better = trial[2][:k].numpy() < cost
+                h = np.where(better[:, None], h + step, h)
+                if not better.all():  # the rejected pairs keep their current state
+                    rej = torch.from_numpy(np.flatnonzero(~better))
+                    for a, b in zip(trial[:2], cur[:2]):
+                        a[:, rej] = b[:, rej]
+                    trial[2][rej] = cur[2][rej]
+                cur, trial = trial, cur
+                lam = np.where(better, lam * 0.1, lam * 10.0)
+        Hr = np.where(free[:, None, None], np.concatenate([h, np.ones((k, 1))], 1).reshape(k, 3, 3), Hn)
+        return Td_inv @ Hr @ Ts
 
 
 def normalize_top_left(H: np.ndarray, eps: float = TOP_LEFT_EPS) -> tuple[np.ndarray, np.ndarray]:
@@ -408,7 +630,7 @@ class SolverSettings:
     irls_iterations: int = 5
     ransac_iterations: int = 100
     ransac_threshold: float = 1.0  # pixels of the image the flow runs on
-    refine_iterations: int = 0     # Levenberg-Marquardt steps on the transfer error after the DLT
+    refine_iterations: int = 0     # damped Newton steps on the transfer error after the DLT
     min_points: int = 16           # fewer usable correspondences: identity, support 0
     top_left_eps: float = TOP_LEFT_EPS
 
