@@ -171,7 +171,33 @@ def _centre(pts: np.ndarray, w: np.ndarray | None, wsum: np.ndarray, out_x: np.n
     return c, np.where(d > 1e-12, np.sqrt(2.0) / np.maximum(d, 1e-300), 1.0)
 
 
-class _Hartley:
+class _BlockWork:
+    """Work arrays for blocks of ``block`` pairs of ``m`` points, kept per thread and class and
+    reused by the next call where they fit (fresh arrays cost page faults on first touch, a large
+    share of small batches)."""
+
+    _cache = threading.local()
+
+    def __init__(self, block: int, m: int):
+        self.shape = (block, m)
+
+    @classmethod
+    def get(cls, block: int, m: int) -> "_BlockWork":
+        works = cls._cache.__dict__.setdefault("works", {})
+        work = works.get(cls)
+        if work is None or work.shape != (block, m):
+            work = works[cls] = cls(block, m)
+        return work
+
+
+def _square_monomials(mono: np.ndarray) -> None:
+    """Fill x^2, xy, y^2 (rows 0, 1, 3) of planar monomials from x, y (rows 2, 4), in place."""
+    np.multiply(mono[2], mono[2], out=mono[0])
+    np.multiply(mono[2], mono[4], out=mono[1])
+    np.multiply(mono[4], mono[4], out=mono[3])
+
+
+class _Hartley(_BlockWork):
     """Hartley-normalised, weighted correspondences of a block of pairs in reusable work arrays.
 
     ``fill`` centres each pair's source and destination points on their weighted centroids
@@ -185,23 +211,12 @@ class _Hartley:
     times slower on row slices of interleaved arrays).
     """
 
-    _cache = threading.local()  # the last work arrays of each thread, reused by the next call
-
     def __init__(self, block: int, m: int):
-        self.shape = (block, m)
+        super().__init__(block, m)
         self.mono = np.empty((6, block, m))
         self.mono[5] = 1.0
         self.wk = np.empty((4, block, m))
         self.tmp = np.empty((block, m))
-
-    @classmethod
-    def get(cls, block: int, m: int) -> "_Hartley":
-        """Work arrays for blocks of ``block`` pairs of ``m`` points: the previous call's where
-        they fit (fresh arrays cost page faults on first touch, a large share of small batches)."""
-        work = getattr(cls._cache, "work", None)
-        if work is None or work.shape != (block, m):
-            work = cls._cache.work = cls(block, m)
-        return work
 
     def fill(self, src: np.ndarray, dst: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, ...]:
         k = len(src)
@@ -209,9 +224,7 @@ class _Hartley:
         wsum = np.full(k, float(src.shape[1])) if w is None else np.maximum(w.sum(1), 1e-300)
         cs, ss = _centre(src, w, wsum, mono[2], mono[4], tmp)
         cd, sd = _centre(dst, w, wsum, wk[1], wk[2], tmp)
-        np.multiply(mono[2], mono[2], out=mono[0])
-        np.multiply(mono[2], mono[4], out=mono[1])
-        np.multiply(mono[4], mono[4], out=mono[3])
+        _square_monomials(mono)
         np.multiply(wk[1], wk[1], out=wk[3])
         wk[3] += wk[2] * wk[2]
         if w is None:
@@ -316,9 +329,8 @@ def dlt_homographies(src: np.ndarray, dst: np.ndarray, weights: np.ndarray | Non
         if method == "normal":
             M[a:b] = _normal_from_moments(_planar_moments(mono, wk))  # centred, not yet scaled
         else:
-            c, s = C[a:b, :, None], S[a:b]
-            p = (src[a:b] - c[:, None, :2, 0]) * s[:, None, 0:1]
-            q = (dst[a:b] - c[:, None, 2:, 0]) * s[:, None, 1:2]
+            p = (src[a:b] - C[a:b, None, :2]) * S[a:b, None, 0:1]
+            q = (dst[a:b] - C[a:b, None, 2:]) * S[a:b, None, 1:2]
             A = design_matrices(p, q, np.ones((b - a, m)) if wb is None else wb)
             if A.shape[1] < 9:
                 A = np.concatenate([A, np.zeros((b - a, 9 - A.shape[1], 9))], 1)
@@ -449,7 +461,7 @@ def refine_homographies(H: np.ndarray, src: np.ndarray, dst: np.ndarray,
     return out / np.sqrt((out ** 2).sum((1, 2)))[:, None, None]
 
 
-class _Refiner:
+class _Refiner(_BlockWork):
     """Work arrays and the damped Newton iteration of :func:`refine_homographies` for one block.
 
     With p = (x, y, 1), q = (x, y), den = h_7 x + h_8 y + 1 and the transfer pu = (h_1 x + h_2 y +
@@ -465,12 +477,10 @@ class _Refiner:
     per-pair algebra stays in numpy on views of the same memory.
     """
 
-    _cache = threading.local()
-
     def __init__(self, block: int, m: int):
         import torch
 
-        self.shape = (block, m)
+        super().__init__(block, m)
         new = lambda *shape: torch.empty(shape, dtype=torch.float64)
         self.mono = new(6, block, m)  # x^2, xy, x, y^2, y, 1 of the normalised source
         self.mono[5] = 1.0
@@ -480,13 +490,6 @@ class _Refiner:
         self.t2 = new(2, block, m)
         # the current and the trial state: (pu den, pv den, den) -> (pu, pv, den); (ru, rv); cost
         self.states = [[new(3, block, m), new(2, block, m), new(block)] for _ in range(2)]
-
-    @classmethod
-    def get(cls, block: int, m: int) -> "_Refiner":
-        work = getattr(cls._cache, "work", None)
-        if work is None or work.shape != (block, m):
-            work = cls._cache.work = cls(block, m)
-        return work
 
     def _normalise(self, src: np.ndarray, dst: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, ...]:
         """Hartley-normalise the block into the work arrays; returns centroids C and scales S."""
@@ -498,9 +501,7 @@ class _Refiner:
         mono[2] *= ss[:, None]
         mono[4] *= ss[:, None]
         uv *= sd[:, None]
-        np.multiply(mono[2], mono[2], out=mono[0])
-        np.multiply(mono[2], mono[4], out=mono[1])
-        np.multiply(mono[4], mono[4], out=mono[3])
+        _square_monomials(mono)
         return np.concatenate([cs, cd], 1), np.stack([ss, sd], 1)
 
     def _evaluate(self, h: np.ndarray, state: list, w) -> None:
@@ -561,11 +562,9 @@ class _Refiner:
         k = len(H)
         C, S = self._normalise(src, dst, w)
         wt = torch.from_numpy(np.ascontiguousarray(w))
-        Ts = _similarity(C[:, 0], C[:, 1], S[:, 0])
-        Ts_inv = _similarity(-C[:, 0] * S[:, 0], -C[:, 1] * S[:, 0], 1.0 / S[:, 0])
         Td = _similarity(C[:, 2], C[:, 3], S[:, 1])
-        Td_inv = _similarity(-C[:, 2] * S[:, 1], -C[:, 3] * S[:, 1], 1.0 / S[:, 1])
-        Hn = Td @ H @ Ts_inv
+        Ts_inv = _similarity(-C[:, 0] * S[:, 0], -C[:, 1] * S[:, 0], 1.0 / S[:, 0])
+        Hn = Td @ H @ Ts_inv  # into the normalised coordinates; back by _denormalize
         Hn /= np.linalg.norm(Hn, axis=(1, 2))[:, None, None]
         free = np.abs(Hn[:, 2, 2]) > 1e-3  # the gauge Hn[2,2] = 1 is safe
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -601,7 +600,7 @@ class _Refiner:
                 cur, trial = trial, cur
                 lam = np.where(better, lam * 0.1, lam * 10.0)
         Hr = np.where(free[:, None, None], np.concatenate([h, np.ones((k, 1))], 1).reshape(k, 3, 3), Hn)
-        return Td_inv @ Hr @ Ts
+        return _denormalize(Hr, C, S)
 
 
 def normalize_top_left(H: np.ndarray, eps: float = TOP_LEFT_EPS) -> tuple[np.ndarray, np.ndarray]:
