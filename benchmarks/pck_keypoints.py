@@ -78,7 +78,7 @@ def main() -> None:
         backend, params = settings[name]
         hits, hits2, vis_all, errs, swaps, det = [], [], [], [], [], []
         t0 = time.perf_counter()
-        kps = [detect_sequence(path, backend, params, seed=cfg["seed"], body_model=args.body_model)
+        kps = [detect_sequence(path, backend, params, seed=cfg["seed"], body_model=args.body_model)["keypoints"]
                for path, *_ in gts]
         fps = n_frames / (time.perf_counter() - t0)
         for kp, (path, gt2d, vis, bbox) in zip(kps, gts):

@@ -13,10 +13,16 @@ log = logging.getLogger("hmr")
 
 
 def set_torch_threads(n: int) -> None:
-    """torch's CPU threads for one stage (every subcommand's ``--threads``)."""
-    import torch
+    """torch's CPU threads for one stage (every subcommand's ``--threads``). A stage that has not
+    imported torch yet does not pay for it here (about 2 s per job): OMP_NUM_THREADS, which torch
+    reads when it is first imported, carries the setting instead."""
+    import os
+    import sys
 
-    torch.set_num_threads(max(1, n))
+    n = max(1, n)
+    os.environ["OMP_NUM_THREADS"] = str(n)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(n)
 
 
 def cmd_build_body_model(args: argparse.Namespace) -> None:

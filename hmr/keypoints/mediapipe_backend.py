@@ -7,6 +7,11 @@ mapped back to frame pixels (pixel centres at integer coordinates). Confidence i
 per-landmark ``visibility`` (the legacy API leaves ``presence`` unset). A frame where no person is
 found gives confidence 0 for all 17 joints at the box centre (or the image centre).
 
+Besides the COCO-17 keypoints, :func:`detect_mediapipe` keeps BlazePose's own outputs: all 33
+image ``landmarks`` (frame pixels + visibility) and the 33 ``world_landmarks`` (metres, origin at
+the hip midpoint, axes of the camera: x right, y down, z away from the camera, so they carry the
+body's orientation relative to the camera) + visibility; zeros where no person was found.
+
 ``static_image_mode=False`` (tracking) runs BlazePose's person detector only when tracking is
 lost and otherwise takes the region of interest from the previous frame's landmarks (and
 optionally smooths landmarks over time); ``True`` detects afresh in every frame. One tracker
@@ -42,6 +47,16 @@ class MediapipeSettings:
             raise ValueError(f"mediapipe input must be 'crop' or 'frame', not {self.input!r}")
 
 
+def _world_landmarks_array(result) -> np.ndarray | None:
+    """(33,4) world landmarks x, y, z (metres, hip-centred, camera axes) and visibility, or None."""
+    if result.pose_world_landmarks is None:
+        return None
+    lm = result.pose_world_landmarks.landmark
+    out = np.array([(p.x, p.y, p.z, p.visibility) for p in lm], np.float64)
+    out[:, 3] = np.clip(out[:, 3], 0.0, 1.0)
+    return out
+
+
 def _landmarks_array(result, width: int, height: int) -> np.ndarray | None:
     """(33,3) pixel x, y and visibility of one result, or None when no person was found."""
     if result.pose_landmarks is None:
@@ -73,13 +88,17 @@ def blazepose(settings: MediapipeSettings) -> Iterator[object]:
 
 def detect_mediapipe(batches: Iterable[np.ndarray], bbox: np.ndarray | None, width: int,
                      height: int, settings: MediapipeSettings,
-                     progress: Iterable | None = None) -> np.ndarray:
-    """COCO-17 keypoints (T,17,3) of a stream of RGB frame batches (N,H,W,3) uint8.
+                     progress: Iterable | None = None) -> dict[str, np.ndarray]:
+    """BlazePose on a stream of RGB frame batches (N,H,W,3) uint8.
 
-    ``bbox`` (T,4) (cx, cy, w, h) is needed for ``input="crop"`` (checked by the caller).
-    ``progress`` is an optional tqdm bar updated per batch.
+    Returns ``keypoints`` (T,17,3) COCO-17 pixels + confidence, ``landmarks`` (T,33,3) BlazePose's
+    33 landmarks in frame pixels + visibility and ``world_landmarks`` (T,33,4) metres + visibility
+    (both zeros where no person was found). ``bbox`` (T,4) (cx, cy, w, h) is needed for
+    ``input="crop"`` (checked by the caller). ``progress`` is an optional tqdm bar updated per batch.
     """
-    out: list[np.ndarray] = []
+    kps: list[np.ndarray] = []
+    lms: list[np.ndarray] = []
+    worlds: list[np.ndarray] = []
     start = 0
     with blazepose(settings) as pose:
         for frames in batches:
@@ -92,17 +111,24 @@ def detect_mediapipe(batches: Iterable[np.ndarray], bbox: np.ndarray | None, wid
             else:
                 images, back, size_wh = frames, None, (width, height)
             for i, image in enumerate(images):
-                lm = _landmarks_array(pose.process(np.ascontiguousarray(image)), *size_wh)
+                result = pose.process(np.ascontiguousarray(image))
+                lm = _landmarks_array(result, *size_wh)
+                world = _world_landmarks_array(result)
                 kp = np.zeros((17, 3))
                 if lm is None:
                     centre = bbox[start + i, :2] if bbox is not None else ((width - 1) / 2, (height - 1) / 2)
                     kp[:, :2] = centre
+                    lm = np.zeros((33, 3))
                 else:
-                    kp = blazepose_to_coco17(lm)
                     if back is not None:
-                        kp[:, :2] = apply_affine(back[i:i + 1], kp[None, :, :2])[0]
-                out.append(kp)
+                        lm[:, :2] = apply_affine(back[i:i + 1], lm[None, :, :2])[0]
+                    kp = blazepose_to_coco17(lm)
+                kps.append(kp)
+                lms.append(lm)
+                worlds.append(world if world is not None and lm.any() else np.zeros((33, 4)))
             start += n
             if progress is not None:
                 progress.update(n)
-    return np.asarray(out, np.float32).reshape(-1, 17, 3)
+    return {"keypoints": np.asarray(kps, np.float32).reshape(-1, 17, 3),
+            "landmarks": np.asarray(lms, np.float32).reshape(-1, 33, 3),
+            "world_landmarks": np.asarray(worlds, np.float32).reshape(-1, 33, 4)}

@@ -1,7 +1,10 @@
 """The keypoints stage: one sequence file -> ``results/{dataset}/keypoints/{seq}.h5``.
 
 Output: ``keypoints`` (T,17,3) float32, COCO-17 order, x, y in frame pixels (pixel centres at
-integer coordinates), confidence in [0, 1] (undetected: 0, at the box centre); root attributes
+integer coordinates), confidence in [0, 1] (undetected: 0, at the box centre); with the
+``mediapipe`` backend also BlazePose's ``landmarks`` (T,33,3) (frame pixels + visibility) and
+``world_landmarks`` (T,33,4) (metres, hip-centred, camera axes, + visibility; zeros where no
+person was found), read by :func:`read_world_landmarks`; root attributes
 ``backend`` and ``simulated`` (True only for ``synthetic-detector``) besides the config.
 Also the PCK table of keypoints files against the ground truth (:func:`pck_table`).
 """
@@ -60,9 +63,12 @@ def _count_frames(batches, n_frames: int, path: str | os.PathLike):
 
 
 def detect_sequence(path: str | os.PathLike, backend: str, params: Mapping[str, Any],
-                    seed: int = 0, body_model: str | os.PathLike | None = None) -> np.ndarray:
-    """Keypoints (T,17,3) of the sequence file ``path`` with ``backend`` and the config section
-    ``params`` (``keypoints`` in config.yaml). ``body_model`` is needed by ``synthetic-detector``."""
+                    seed: int = 0, body_model: str | os.PathLike | None = None) -> dict[str, np.ndarray]:
+    """Keypoints of the sequence file ``path`` with ``backend`` and the config section ``params``
+    (``keypoints`` in config.yaml): ``{"keypoints": (T,17,3)}``, plus BlazePose's ``landmarks``
+    (T,33,3) and ``world_landmarks`` (T,33,4) with ``mediapipe``. ``body_model`` is needed by
+    ``synthetic-detector``."""
+    extra: dict[str, np.ndarray] = {}
     if backend not in BACKENDS:
         raise InputError(f"keypoints.backend: unknown backend {backend!r} (one of {', '.join(BACKENDS)})")
     seq = _open_sequence(path)
@@ -96,7 +102,8 @@ def detect_sequence(path: str | os.PathLike, backend: str, params: Mapping[str, 
             bbox = _boxes(seq, path, "mediapipe on person crops") if settings.input == "crop" else (
                 None if seq.bbox is None else check_boxes(seq.bbox, seq.width, seq.height, str(path)))
             batches = _count_frames(iter_frames(path, BATCH), T, path)
-            kp = detect_mediapipe(batches, bbox, seq.width, seq.height, settings, progress=bar)
+            extra = detect_mediapipe(batches, bbox, seq.width, seq.height, settings, progress=bar)
+            kp = extra.pop("keypoints")
         else:
             from hmr.keypoints.mmpose_backend import MMPoseDetector
 
@@ -104,7 +111,7 @@ def detect_sequence(path: str | os.PathLike, backend: str, params: Mapping[str, 
             bbox = _boxes(seq, path, "the top-down mmpose model")
             detector = MMPoseDetector(mm.get("config"), mm.get("checkpoint"), device=mm.get("device", "cpu"))
             kp = detector.detect_stream(_count_frames(iter_frames(path, BATCH), T, path), bbox, progress=bar)
-    return sanitize_keypoints(kp, bbox)
+    return {"keypoints": sanitize_keypoints(kp, bbox), **extra}
 
 
 def _settings(make, cfg: Mapping[str, Any], key: str):
@@ -130,11 +137,13 @@ def sanitize_keypoints(kp: np.ndarray, bbox: np.ndarray | None) -> np.ndarray:
 def run_keypoints(sequence: str | os.PathLike, out: str | os.PathLike, backend: str,
                   params: Mapping[str, Any], seed: int = 0,
                   body_model: str | os.PathLike | None = None) -> np.ndarray:
-    """Detect keypoints of one sequence file and write ``out`` atomically; returns them."""
-    kp = detect_sequence(sequence, backend, params, seed=seed, body_model=body_model)
+    """Detect keypoints of one sequence file and write ``out`` atomically (with BlazePose's
+    landmarks where the backend gives them); returns the COCO-17 keypoints."""
+    arrays = detect_sequence(sequence, backend, params, seed=seed, body_model=body_model)
+    kp = arrays["keypoints"]
     simulated = backend in SIMULATED_BACKENDS
     sub = {"simulated": params.get("simulated")} if simulated else {backend: params.get(backend)}
-    write_arrays(out, {"keypoints": kp},
+    write_arrays(out, arrays,
                  config={"keypoints": {"backend": backend, **sub}, "seed": seed},
                  attrs={"backend": backend, "simulated": simulated,
                         "sequence": Path(sequence).stem, "joint_names": ",".join(COCO17)})
@@ -150,6 +159,29 @@ def read_keypoints(path: str | os.PathLike, n_frames: int | None = None) -> np.n
     if n_frames is not None and len(kp) != n_frames:
         raise H5FormatError(f"{path}:keypoints: {len(kp)} frames, the sequence has {n_frames}")
     return kp
+
+
+def read_world_landmarks(path: str | os.PathLike, n_frames: int | None = None) -> dict[str, np.ndarray]:
+    """BlazePose's ``landmarks`` (T,33,3) and ``world_landmarks`` (T,33,4) of a keypoints file;
+    a one-line :class:`InputError` when the file has none (a backend other than mediapipe)."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            present = "world_landmarks" in f and "landmarks" in f
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read keypoints file ({exc.__class__.__name__})") from None
+    if not present:
+        raise InputError(f"{path}: no BlazePose world landmarks (they come from keypoints.backend "
+                         "mediapipe; features.source blazepose/concat needs them)")
+    out = {"landmarks": read_array(path, "landmarks", shape=(None, 33, 3), dtype_kind="f"),
+           "world_landmarks": read_array(path, "world_landmarks", shape=(None, 33, 4), dtype_kind="f")}
+    for k, a in out.items():
+        if n_frames is not None and len(a) != n_frames:
+            raise H5FormatError(f"{path}:{k}: {len(a)} frames, the sequence has {n_frames}")
+        if not np.isfinite(a).all():
+            raise H5FormatError(f"{path}:{k}: non-finite values")
+    return out
 
 
 def pck_table(sequences: Seq[str | os.PathLike], keypoints: Seq[str | os.PathLike],

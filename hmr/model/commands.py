@@ -1,4 +1,5 @@
-"""CLI subcommands of the regressor stage: ``train-regressor``, ``predict``, ``evaluate``."""
+"""CLI subcommands of the regressor stage: ``train-regressor``, ``predict``, ``evaluate``,
+``fit-baseline``, ``predict-baseline``."""
 
 from __future__ import annotations
 
@@ -52,6 +53,22 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
              args.out, m.mpjpe, m.pa_mpjpe, m.mpvpe, m.accel_err, len(df) - 1)
 
 
+def cmd_fit_baseline(args: argparse.Namespace) -> None:
+    from hmr.model.baselines import fit_baseline, save_baseline
+
+    model = fit_baseline(args.kind, args.sequences, args.features)
+    save_baseline(args.out, model)
+    log.info("wrote %s (baseline %s from %d training sequences)", args.out, args.kind, len(args.sequences))
+
+
+def cmd_predict_baseline(args: argparse.Namespace) -> None:
+    from hmr.model.baselines import predict_baseline_file
+
+    set_torch_threads(args.threads)
+    pred = predict_baseline_file(args.model, args.sequence, args.body_model, args.out, args.features)
+    log.info("wrote %s: %d frames", args.out, len(pred["pose"]))
+
+
 def register(add) -> None:
     """Add the regressor subcommands to the ``python -m hmr`` parser."""
     sp = add("train-regressor", cmd_train_regressor, "train one regressor variant on stage files")
@@ -89,4 +106,19 @@ def register(add) -> None:
     sp.add_argument("--sequences", nargs="+", required=True)
     sp.add_argument("--predictions", nargs="+", required=True, help="prediction files, same order")
     sp.add_argument("--body-model", default=None, help="body model for MPVPE (omit: no MPVPE)")
+    sp.add_argument("--out", required=True)
+
+    KINDS = ("mean_pose", "per_frame")   # hmr.model.baselines.KINDS (not imported: it loads torch)
+
+    sp = add("fit-baseline", cmd_fit_baseline, "fit a baseline (constant mean pose, per-frame ridge on f_t)")
+    sp.add_argument("--kind", required=True, choices=KINDS)
+    sp.add_argument("--sequences", nargs="+", required=True, help="training sequence files")
+    sp.add_argument("--features", nargs="*", default=None, help="their features files (per_frame)")
+    sp.add_argument("--out", required=True, help="results/models/baseline_<kind>.npz")
+
+    sp = add("predict-baseline", cmd_predict_baseline, "per-frame predictions of a fitted baseline")
+    sp.add_argument("--model", required=True)
+    sp.add_argument("--sequence", required=True)
+    sp.add_argument("--features", default=None)
+    sp.add_argument("--body-model", required=True)
     sp.add_argument("--out", required=True)

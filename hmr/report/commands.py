@@ -27,7 +27,12 @@ def _pairs(items: list[str], what: str) -> dict[str, str]:
 def cmd_tables(args: argparse.Namespace) -> None:
     from hmr.report.tables import write_ablation
 
-    table = write_ablation(_pairs(args.metrics, "--metrics"), args.dataset, args.out_md, args.out_csv)
+    def runs(pairs: dict[str, str]) -> dict[str, list[str]]:
+        return {k: v.split(",") for k, v in pairs.items()}
+
+    table = write_ablation(runs(_pairs(args.metrics, "--metrics")), args.dataset, args.out_md, args.out_csv,
+                           baseline_files=_pairs(args.baselines, "--baselines"),
+                           train_files=runs(_pairs(args.train, "--train")), out_paired=args.out_paired)
     log.info("wrote %s and %s (%d rows)", args.out_md, args.out_csv, len(table))
 
 
@@ -71,9 +76,14 @@ def register(add) -> None:
     """Add the report subcommands to the ``python -m hmr`` parser."""
     sp = add("report-tables", cmd_tables, "ablation tables (paper Tables 2 and 3) from metrics CSVs")
     sp.add_argument("--dataset", required=True)
-    sp.add_argument("--metrics", nargs="+", required=True, metavar="VARIANT=CSV")
+    sp.add_argument("--metrics", nargs="+", required=True, metavar="VARIANT=CSV[,CSV...]",
+                    help="each variant's metrics CSV, one per seed, comma-separated")
+    sp.add_argument("--baselines", nargs="*", default=[], metavar="NAME=CSV", help="baselines on the same split")
+    sp.add_argument("--train", nargs="*", default=[], metavar="NAME=CSV[,CSV...]",
+                    help="metrics on training sequences (the generalisation gap)")
     sp.add_argument("--out-md", required=True)
     sp.add_argument("--out-csv", required=True)
+    sp.add_argument("--out-paired", default=None, help="paired comparisons of full against each ablation (CSV)")
 
     sp = add("report-summary", cmd_summary, "summary.md: our ablations beside the paper's 3DPW numbers")
     sp.add_argument("--ablation", nargs="+", required=True, metavar="DATASET=CSV")

@@ -12,12 +12,21 @@ METRICS: tuple[tuple[str, str], ...] = (
 )
 """(metrics CSV column, display name); all lower-is-better, millimetres (Accel: mm/frame^2)."""
 
-VARIANTS: tuple[str, ...] = ("full", "no_u", "no_d", "no_u_no_d", "no_dynamics",
+OUR_METRICS: tuple[tuple[str, str], ...] = METRICS + (("orient_err", "Orient"),)
+"""Our tables' columns: the paper's four and the median root-orientation error (degrees)."""
+
+BASELINES: dict[str, str] = {
+    "baseline_mean_pose": "Constant mean pose (training split)",
+    "baseline_per_frame": "Per-frame f_t only (ridge on f_t)",
+}
+
+VARIANTS: tuple[str, ...] = ("full", "no_u", "no_u_unc", "no_d", "no_u_no_d", "no_dynamics",
                              "no_d_no_dynamics", "fc_dynamics")
 
 VARIANT_LABELS: dict[str, str] = {
     "full": "Ours (u_t + d_t, part-based dynamics)",
     "no_u": "w/o u_t",
+    "no_u_unc": "w/o u_t input, L_unc kept",
     "no_d": "w/o d_t",
     "no_u_no_d": "w/o both (u_t, d_t)",
     "no_dynamics": "w/o dynamics",
@@ -27,7 +36,7 @@ VARIANT_LABELS: dict[str, str] = {
 
 # short names for figure legends and row labels
 VARIANT_SHORT: dict[str, str] = {
-    "full": "full (ours)", "no_u": "w/o u_t", "no_d": "w/o d_t", "no_u_no_d": "w/o u_t, d_t",
+    "full": "full (ours)", "no_u": "w/o u_t", "no_u_unc": "w/o u_t (L_unc kept)", "no_d": "w/o d_t", "no_u_no_d": "w/o u_t, d_t",
     "no_dynamics": "w/o dynamics", "no_d_no_dynamics": "w/o d_t, dynamics",
     "fc_dynamics": "FC dynamics",
 }
@@ -35,7 +44,7 @@ VARIANT_SHORT: dict[str, str] = {
 # The paper's ablation tables: rows in the paper's order (fc_dynamics is our addition to Table 3)
 ABLATIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "table2": ("Table 2: temporal encoder (which of u_t / d_t it uses)",
-               ("no_u_no_d", "no_u", "no_d", "full")),
+               ("no_u_no_d", "no_u", "no_u_unc", "no_d", "full")),
     "table3": ("Table 3: part-based 3D dynamics",
                ("no_d_no_dynamics", "no_dynamics", "fc_dynamics", "full")),
 }

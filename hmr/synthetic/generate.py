@@ -28,6 +28,13 @@ from hmr.synthetic.render import part_colors, render_mesh
 log = logging.getLogger(__name__)
 
 
+def frames_of_split(n_frames: int | Mapping[str, int], split: str) -> int:
+    """Frames of a sequence of ``split``: ``n_frames`` is one number or one per split."""
+    if isinstance(n_frames, Mapping):
+        return int(n_frames.get(split, n_frames["train"]))
+    return int(n_frames)
+
+
 def sequence_rng(seed: int, dataset: str, seq: str) -> np.random.Generator:
     """The generator of one sequence, from the global seed and a stable hash of its name."""
     return np.random.default_rng([seed, zlib.crc32(f"{dataset}/{seq}".encode())])
@@ -84,7 +91,7 @@ def synthesize_sequence(dataset: str, seq: str, params: Mapping[str, Any], body_
                         seed: int, out: str) -> Sequence:
     """Generate, render and write one synthetic sequence to ``out``."""
     rng = sequence_rng(seed, dataset, seq)
-    n, fps = int(params["n_frames"]), float(params["fps"])
+    n, fps = frames_of_split(params["n_frames"], seq.split("_")[0]), float(params["fps"])
     W, H = int(params["width"]), int(params["height"])
     layer = smpl_layer(body_model)
 

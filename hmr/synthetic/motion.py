@@ -1,10 +1,15 @@
 """Procedural human motion in SMPL's pose format, inside a per-joint limit table.
 
-Ten actions (``ACTIONS``): walk and run along straight, curved or S-shaped paths (periodic gait
-curves of hip, knee, ankle and toe flexion, arm swing in counter-phase, pelvis bob, sway and
-rotation), jump (vertical, forward, jumping-jack), squat, turn in place, reach, wave, kick, bend
-and sit-down/stand-up (key poses interpolated with monotone cubic splines). Speed, amplitude,
-style, facing direction and path are random; a low-amplitude smooth noise adds natural variation.
+Twenty-one actions (``ACTIONS``): walk and run along straight, curved or S-shaped paths (periodic
+gait curves of hip, knee, ankle and toe flexion, arm swing in counter-phase, pelvis bob, sway and
+rotation), crawl on hands and knees, dance (step-touches to a beat, hip sway, arm moves) and
+jumping jacks (also phase-driven); jump (vertical, forward, jumping-jack), squat, turn in place,
+reach, wave, kick, bend, sit-down/stand-up, punch (jabs, crosses and hooks from a boxing guard),
+throw (overarm, with wind-up and step), lunge (forward, side), stretch (overhead, side, toe
+touch), cartwheel (a full turn about the forward axis), roll (lying, about the body's long axis),
+lie_down (standing to lying on the front or back) and get_up (the reverse), as key poses
+interpolated with monotone cubic splines. Speed, amplitude, style, facing direction and path are
+random; a low-amplitude smooth noise adds natural variation.
 Everything is a sum of sinusoids, C1 cubic splines (PCHIP) and quintic easing, so the motion is
 C1 in time. The generator works in Euler angles per joint, soft-clips them into ``JOINT_LIMITS``
 and converts to SMPL axis-angle. Deterministic from the ``rng`` it is given.
@@ -52,7 +57,8 @@ from scipy.spatial.transform import Rotation
 from hmr.body.joints import NUM_SMPL_JOINTS, SMPL_JOINT_NAMES
 
 ACTIONS: tuple[str, ...] = ("walk", "run", "jump", "squat", "turn", "reach", "wave", "kick", "bend",
-                            "sit_stand")
+                            "sit_stand", "crawl", "roll", "get_up", "lie_down", "dance", "punch",
+                            "throw", "jumping_jacks", "lunge", "stretch", "cartwheel")
 
 PELVIS_HEIGHT = 0.93          # m, rest pelvis joint above the floor (assumed, see module docstring)
 GROUND_Y = -PELVIS_HEIGHT     # m, floor height relative to the rest pelvis joint
@@ -254,10 +260,11 @@ def _keyed(times: np.ndarray, values: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 
 class _Timeline:
-    """Key poses (dicts of channel values) at increasing times, starting with the rest pose."""
+    """Key poses (dicts of channel values) at increasing times, starting with ``start`` (default:
+    the rest pose)."""
 
-    def __init__(self) -> None:
-        self.keys: list[tuple[float, dict[str, float]]] = [(0.0, {})]
+    def __init__(self, start: dict[str, float] | None = None) -> None:
+        self.keys: list[tuple[float, dict[str, float]]] = [(0.0, dict(start or {}))]
 
     @property
     def end(self) -> float:
@@ -326,11 +333,15 @@ def _u(rng: np.random.Generator, lo: float, hi: float) -> float:
 #   hip_flex_s (thigh forward of vertical, pelvis tilt compensated), hip_abd_s, hip_rot_s,
 #   knee_s, ankle_s (dorsiflexion), toe_s (extension), collar_s (elevation), sh_down_s (arm
 #   below horizontal: 0 = T-pose, 90 = hanging), sh_flex_s (forward swing), sh_rot_s, elbow_s
-#   (flexion), wrist_s (flexion);
+#   (flexion), forearm_s (twist; about -75 with wrist_s about 60 puts a hanging arm's palm flat
+#   on the floor, fingers forward), wrist_s (flexion);
 # trunk: spine_flex, spine_twist (to the left), spine_lat (to the left), neck_flex, neck_yaw,
 #   neck_lat; root: heading (path direction), pelvis_yaw, pitch (forward tilt), roll (tilt to
-#   the subject's right); translation: path_x, path_z (world), off_x, off_y, off_z (body frame:
-#   x = subject's left, y = up, z = forward).
+#   the subject's right), spin (turn about the body's own long axis, to the left; applied last,
+#   so lying at pitch 90 it rolls the body over); translation: path_x, path_z (world), off_x,
+#   off_y, off_z (body frame: x = subject's left, y = up, z = forward).
+# The hips compensate pitch and roll (not spin): hip_flex / hip_abd are the thigh's angles from
+# the world vertical, so lying face down is pitch = 90 with the thighs at hip_flex = -90.
 
 
 def _rest_channels(rng: np.random.Generator) -> dict[str, float]:
@@ -374,6 +385,7 @@ def _compose(ch: dict, T: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         E[:, J["shoulder"], 0] = -g(f"sh_flex_{s}")             # -X: lowered arm forward
         E[:, J["shoulder"], 1] = sgn * g(f"sh_rot_{s}")
         E[:, J["elbow"], 1] = -sgn * g(f"elbow_{s}")            # -Y: left elbow flexion
+        E[:, J["elbow"], 0] = g(f"forearm_{s}")                 # X: forearm twist
         E[:, J["wrist"], 2] = -sgn * g(f"wrist_{s}")            # -Z: left wrist flexion
     for j, w in _SPINE:                                         # +X forward, +Y left twist, -Z left
         E[:, j] += w * np.stack([g("spine_flex"), g("spine_twist"), -g("spine_lat")], axis=1)
@@ -382,6 +394,8 @@ def _compose(ch: dict, T: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
     heading = g("heading")
     root = Rotation.from_euler("YXZ", np.stack([heading + g("pelvis_yaw"), pitch, roll], axis=1))
+    if "spin" in ch:
+        root = root * Rotation.from_euler("y", g("spin")[:, None])
     c, s = np.cos(heading), np.sin(heading)
     ox, oy, oz = m("off_x"), m("off_y"), m("off_z")
     trans = np.stack([m("path_x") + c * ox + s * oz, oy, m("path_z") - s * ox + c * oz], axis=1)
@@ -750,19 +764,24 @@ def _kick(t, rng, ch):
     tl.apply(ch, t)
 
 
+def _forward_fold(rng: np.random.Generator, total: float) -> dict[str, float]:
+    """Key pose bent forward by ``total`` degrees at the hips and spine, arms hanging (``thigh`` /
+    ``shin`` channels: needs ``_leg_chain``)."""
+    pitch = _u(rng, 0.45, 0.6) * total
+    hang = total * _u(rng, 0.8, 1.0)               # shoulders flex so the arms hang vertically
+    thigh = _u(rng, 0, 8)
+    return dict(pitch=pitch, spine_flex=total - pitch, sh_flex_l=hang, sh_flex_r=hang,
+                sh_down_l=_u(rng, 80, 90), sh_down_r=_u(rng, 80, 90), elbow_l=_u(rng, 5, 15),
+                elbow_r=_u(rng, 5, 15), neck_flex=-_u(rng, 10, 30), thigh=thigh,
+                shin=thigh + _u(rng, 0, 10), off_z=-_u(rng, 0.05, 0.15) * total / 100)
+
+
 def _bend(t, rng, ch):
     """Bend forward at the hips and spine (arms hanging), hold, straighten up."""
     tl = _Timeline()
     while tl.end < t[-1]:
         tl.hold(_u(rng, 0.1, 1.0))
-        total = _u(rng, 50, 100)                   # trunk angle from vertical, deg
-        pitch = _u(rng, 0.45, 0.6) * total
-        hang = total * _u(rng, 0.8, 1.0)           # shoulders flex so the arms hang vertically
-        thigh = _u(rng, 0, 8)
-        pose = dict(pitch=pitch, spine_flex=total - pitch, sh_flex_l=hang, sh_flex_r=hang,
-                    sh_down_l=_u(rng, 80, 90), sh_down_r=_u(rng, 80, 90), elbow_l=_u(rng, 5, 15),
-                    elbow_r=_u(rng, 5, 15), neck_flex=-_u(rng, 10, 30), thigh=thigh,
-                    shin=thigh + _u(rng, 0, 10), off_z=-_u(rng, 0.05, 0.15) * total / 100)
+        pose = _forward_fold(rng, _u(rng, 50, 100))   # trunk angle from vertical, deg
         tl.to(_u(rng, 1.0, 1.6), **pose)
         tl.hold(_u(rng, 0.5, 1.5))
         tl.to(_u(rng, 1.0, 1.6))
@@ -793,11 +812,421 @@ def _sit_stand(t, rng, ch):
     _leg_chain(ch)
 
 
+# ----------------------------------------------------------------------------------------------
+# more actions: rhythmic, combat, exercise, acrobatic
+
+
+def _dance(t, rng, ch):
+    """Dance to a beat: side-to-side step-touches, knee bounce, hip sway and rhythmic arm moves."""
+    c = _u(rng, 1.6, 2.2) * t + _u(rng, 0, 2)          # beat count (96-132 bpm)
+    side = np.sin(np.pi * c)                            # a step to each side every 2 beats; + left
+    dx = _u(rng, 0.03, 0.08) * side
+    lean = np.degrees(dx / (THIGH + SHIN))              # the feet stay put: the legs lean along
+    ch["off_x"] = dx
+    knee = _u(rng, 20, 40)
+    for s, sg in (("l", 1.0), ("r", -1.0)):
+        _add(ch, f"hip_abd_{s}", -sg * lean)
+        tap = np.maximum(-sg * side, 0.0) ** 2          # the unloaded leg lifts and taps
+        _add(ch, f"hip_flex_{s}", 0.5 * knee * tap)
+        _add(ch, f"knee_{s}", knee * tap)
+        _add(ch, f"ankle_{s}", -0.3 * knee * tap)
+    bounce = _u(rng, 5, 15)
+    ch["thigh"] = bounce * (1.0 + np.cos(2 * np.pi * c)) / 2       # down on every beat
+    ch["shin"] = 0.5 * ch["thigh"]
+    _leg_chain(ch)
+    sway, yaw = _u(rng, 3, 8), _u(rng, 0, 10)
+    ch["roll"] = sway * side                            # the hip of the unloaded leg drops
+    _add(ch, "spine_lat", 0.8 * sway * side)
+    ch["pelvis_yaw"] = yaw * np.sin(np.pi * c + _u(rng, 0, np.pi))
+    _add(ch, "spine_twist", -0.6 * ch["pelvis_yaw"])
+    _add(ch, "neck_flex", _u(rng, 3, 8) * np.cos(2 * np.pi * c))
+    style = rng.choice(["swing", "pump", "out"])
+    amp = _u(rng, 20, 40)
+    for s, sg in (("l", 1.0), ("r", -1.0)):
+        if style == "swing":                            # bent arms swing in counter-phase
+            ch[f"elbow_{s}"] = _u(rng, 60, 90) + 10 * sg * side
+            _add(ch, f"sh_flex_{s}", amp * sg * side)
+        elif style == "pump":                           # fists pumped forward-up on the beat
+            ch[f"sh_down_{s}"] = _u(rng, 80, 90)
+            ch[f"sh_flex_{s}"] = _u(rng, 30, 50) + amp * (1.0 + np.cos(2 * np.pi * c)) / 2
+            ch[f"elbow_{s}"] = _u(rng, 70, 100)
+        else:                                           # arms out, waving up and down
+            ch[f"sh_down_{s}"] = _u(rng, 15, 35) + 0.5 * amp * np.sin(np.pi * c + sg * np.pi / 2)
+            ch[f"elbow_{s}"] = _u(rng, 20, 40) + 0.5 * amp * np.sin(np.pi * c)
+
+
+def _punch(t, rng, ch):
+    """Boxing: a staggered guard stance with a light bounce, throwing jabs, crosses and hooks."""
+    lead = "l" if rng.random() < 0.75 else "r"          # left lead: orthodox
+    rear = "r" if lead == "l" else "l"
+    sgn = 1.0 if lead == "l" else -1.0
+    stagger, knees = _u(rng, 8, 15), _u(rng, 10, 20)
+    guard = {"thigh": knees, "shin": 0.5 * knees, f"hip_flex_{lead}": stagger,
+             f"hip_flex_{rear}": -stagger, "pelvis_yaw": -sgn * _u(rng, 15, 30),
+             "spine_twist": sgn * _u(rng, 0, 10), "neck_flex": _u(rng, 5, 15)}
+    for s in "lr":                                       # fists up by the chin
+        guard.update({f"sh_down_{s}": _u(rng, 68, 82), f"sh_flex_{s}": _u(rng, 35, 55),
+                      f"elbow_{s}": _u(rng, 105, 130)})
+    tl = _Timeline(guard)
+    while tl.end < t[-1]:
+        tl.hold(_u(rng, 0.3, 1.0))
+        for _ in range(int(rng.integers(1, 4))):
+            kind = rng.choice(["jab", "cross", "hook"], p=[0.45, 0.35, 0.2])
+            arm = rear if kind == "cross" else lead
+            pose = dict(guard)
+            if kind == "hook":                           # elbow up, forearm across, trunk turns
+                pose.update({f"sh_down_{arm}": _u(rng, 5, 20), f"sh_flex_{arm}": _u(rng, 0, 10),
+                             f"sh_rot_{arm}": -_u(rng, 20, 40), f"elbow_{arm}": _u(rng, 80, 100),
+                             "spine_twist": -sgn * _u(rng, 10, 20),
+                             "pelvis_yaw": -sgn * _u(rng, 30, 40)})
+            else:                                        # straight punch at shoulder height
+                pose.update({f"sh_down_{arm}": _u(rng, 85, 92), f"sh_flex_{arm}": _u(rng, 80, 95),
+                             f"elbow_{arm}": _u(rng, 0, 10)})
+                if kind == "cross":                      # hips and trunk drive the rear hand
+                    pose.update({"pelvis_yaw": sgn * _u(rng, 0, 10),
+                                 "spine_twist": sgn * _u(rng, 15, 25), f"ankle_{rear}": -_u(rng, 15, 25)})
+                else:
+                    pose["spine_twist"] = guard["spine_twist"] - sgn * _u(rng, 5, 10)
+            tl.to(_u(rng, 0.2, 0.28), **pose)
+            tl.to(_u(rng, 0.22, 0.32), **guard)
+    tl.apply(ch, t)
+    _add(ch, "thigh", _u(rng, 2, 5) * np.sin(2 * np.pi * _u(rng, 1.5, 2.5) * t + _u(rng, 0, 2 * np.pi)))
+    _leg_chain(ch)
+
+
+def _throw(t, rng, ch):
+    """Overarm throw: wind up on the back leg, step toward the target, whip the arm, follow through."""
+    arm = "r" if rng.random() < 0.75 else "l"
+    lead = "l" if arm == "r" else "r"                    # the leg opposite the throwing arm steps
+    sgn = 1.0 if arm == "l" else -1.0                    # +1 throwing with the left arm
+    tl = _Timeline()
+    z = 0.0                                              # pelvis advance of the throws so far, m
+    while tl.end < t[-1]:
+        tl.hold(_u(rng, 0.3, 1.0))
+        step = _u(rng, 0.3, 0.5)
+        cocked = {f"sh_down_{arm}": _u(rng, 0, 15), f"sh_flex_{arm}": _u(rng, 85, 100),
+                  f"elbow_{arm}": _u(rng, 80, 100)}      # upper arm to the side, forearm up
+        aim = {f"sh_down_{lead}": _u(rng, 80, 90), f"sh_flex_{lead}": _u(rng, 70, 90),
+               f"elbow_{lead}": _u(rng, 10, 30)}         # the free arm points at the target
+        wind_up = {f"hip_flex_{lead}": _u(rng, 25, 45), f"knee_{lead}": _u(rng, 40, 70),
+                   "off_z": z - _u(rng, 0.04, 0.08), "pelvis_yaw": sgn * _u(rng, 25, 40),
+                   "spine_twist": sgn * _u(rng, 10, 20)}
+        stride = {f"hip_flex_{lead}": _u(rng, 20, 30), f"knee_{lead}": _u(rng, 10, 20),
+                  f"hip_flex_{arm}": -_u(rng, 10, 20), "off_y": -_u(rng, 0.04, 0.08)}
+        plant = dict(stride, off_z=z + 0.5 * step, pelvis_yaw=sgn * _u(rng, 5, 15),
+                     spine_twist=sgn * _u(rng, 15, 25))
+        release = dict(stride, off_z=z + 0.7 * step, pelvis_yaw=-sgn * _u(rng, 10, 20),
+                       spine_twist=-sgn * _u(rng, 10, 20), spine_flex=_u(rng, 10, 20),
+                       pitch=_u(rng, 5, 12), **{f"sh_down_{arm}": _u(rng, 0, 15),
+                                                f"sh_flex_{arm}": _u(rng, 20, 40),
+                                                f"sh_rot_{arm}": -_u(rng, 20, 40),
+                                                f"elbow_{arm}": _u(rng, 15, 35)})
+        follow = {"off_z": z + step, "off_y": -_u(rng, 0.05, 0.1), "pelvis_yaw": -sgn * _u(rng, 25, 40),
+                  "spine_twist": -sgn * _u(rng, 10, 20), "spine_flex": _u(rng, 25, 40),
+                  "pitch": _u(rng, 15, 25), f"hip_flex_{lead}": _u(rng, 20, 30),
+                  f"knee_{lead}": _u(rng, 15, 30), f"hip_flex_{arm}": _u(rng, 0, 20),
+                  f"knee_{arm}": _u(rng, 40, 70), f"sh_down_{arm}": _u(rng, 70, 85),
+                  f"sh_flex_{arm}": _u(rng, 40, 70), f"elbow_{arm}": _u(rng, 20, 40)}
+        tl.to(_u(rng, 0.5, 0.8), **wind_up, **cocked, **aim)
+        tl.to(_u(rng, 0.25, 0.35), **plant, **cocked, **aim)
+        tl.to(_u(rng, 0.2, 0.25), **release)
+        tl.to(_u(rng, 0.3, 0.45), **follow)              # the rear foot comes off the floor
+        z += step
+        tl.to(_u(rng, 0.6, 0.9), off_z=z)                # recover: stand, the rear foot brought up
+    tl.apply(ch, t)
+
+
+def _square_wave(c: np.ndarray, k: float) -> np.ndarray:
+    """A smooth (C-inf) square wave of the cycle fraction ``c``: 0 around c = 0, 1 around 0.5;
+    ``k`` sharpens the edges."""
+    return 0.5 - 0.5 * np.tanh(k * np.cos(2 * np.pi * c)) / np.tanh(k)
+
+
+def _jumping_jacks(t, rng, ch):
+    """Jumping jacks: hop the feet apart while the arms swing up overhead, hop back, repeat."""
+    c = t / _u(rng, 0.8, 1.2) + _u(rng, 0, 1)           # jack count: apart and arms up at c = 0.5
+    out = _square_wave(c, _u(rng, 1.5, 3.0))
+    hop = _bump(2 * c, 0.5, 3)                          # in the air while the feet move
+    abd = _u(rng, 15, 25) * out
+    for s in "lr":
+        _add(ch, f"hip_abd_{s}", abd)
+        ch[f"sh_down_{s}"] = ch[f"sh_down_{s}"] + (-_u(rng, 60, 72) - ch[f"sh_down_{s}"]) * out
+        ch[f"elbow_{s}"] = ch[f"elbow_{s}"] * (1.0 - 0.7 * out)
+        _add(ch, f"collar_{s}", _u(rng, 10, 18) * out)
+        _add(ch, f"ankle_{s}", -_u(rng, 15, 25) * hop)   # toes pointed in the air
+    ch["thigh"] = _u(rng, 8, 20) * _bump(2 * c, 0.0, 3)   # knees give on landing
+    ch["shin"] = 0.6 * ch["thigh"]
+    _leg_chain(ch)
+    _add(ch, "off_y", _u(rng, 0.04, 0.1) * hop - (THIGH + SHIN) * (1.0 - np.cos(np.radians(abd))))
+
+
+def _two_link(dz: float, dy: float) -> tuple[float, float]:
+    """Thigh angle forward of vertical and knee flexion (deg) that put the ankle ``dz`` m ahead of
+    and ``dy`` m below the hip, knee in front (clamped to the reachable range)."""
+    d = float(np.clip(np.hypot(dz, dy), abs(THIGH - SHIN) + 0.05, THIGH + SHIN - 1e-6))
+    hip = np.arccos((THIGH**2 + d**2 - SHIN**2) / (2 * THIGH * d))
+    knee = np.pi - np.arccos((THIGH**2 + SHIN**2 - d**2) / (2 * THIGH * SHIN))
+    return float(np.degrees(np.arctan2(dz, dy) + hip)), float(np.degrees(knee))
+
+
+def _lunge(t, rng, ch):
+    """Forward or side lunges, alternating legs: step out, sink, hold, push back to standing."""
+    tl = _Timeline()
+    lead = rng.choice(["l", "r"])
+    hands_on_hips = rng.random() < 0.4
+    while tl.end < t[-1]:
+        tl.hold(_u(rng, 0.2, 0.8))
+        other = "r" if lead == "l" else "l"
+        side = 1.0 if lead == "l" else -1.0
+        if rng.random() < 0.65:                         # forward: front thigh near horizontal
+            a, b = _u(rng, 60, 85), _u(rng, 0, 12)
+            drop, back = _squat_drop(a, b)
+            z = _u(rng, 0.6, 0.9) - back                 # pelvis ahead of the rear foot
+            rear, rear_knee = _two_link(-z, THIGH + SHIN - drop - 0.06)   # rear heel raised
+            low = {f"hip_flex_{lead}": a, f"knee_{lead}": a + b, f"ankle_{lead}": b,
+                   f"hip_flex_{other}": rear, f"knee_{other}": rear_knee,
+                   f"ankle_{other}": -_u(rng, 10, 30), f"toe_{other}": _u(rng, 20, 35),
+                   "off_z": z, "off_y": -drop, "pitch": _u(rng, 0, 10)}
+            mid = {f"hip_flex_{lead}": _u(rng, 40, 55), f"knee_{lead}": _u(rng, 50, 70),
+                   "off_z": 0.3 * z, "off_y": -0.03}
+        else:                                           # side: the other leg stays straight
+            spread = _u(rng, 28, 42)
+            drop = (THIGH + SHIN) * (1.0 - np.cos(np.radians(spread)))
+            ratio = _u(rng, 0.4, 0.6)
+            a = _thigh_for_drop(drop, ratio)
+            _, back = _squat_drop(a, ratio * a)
+            low = {f"hip_flex_{lead}": a, f"knee_{lead}": (1 + ratio) * a, f"ankle_{lead}": ratio * a,
+                   f"hip_abd_{lead}": _u(rng, 5, 15), f"hip_abd_{other}": spread,
+                   "off_x": side * (THIGH + SHIN) * np.sin(np.radians(spread)), "off_y": -drop,
+                   "off_z": -back, "pitch": _u(rng, 20, 35), "spine_flex": _u(rng, 0, 10)}
+            mid = {f"hip_abd_{lead}": _u(rng, 20, 30), f"hip_flex_{lead}": _u(rng, 20, 30),
+                   f"knee_{lead}": _u(rng, 30, 50), "off_x": 0.3 * low["off_x"]}
+        for s in "lr":
+            if hands_on_hips:
+                arms = {f"sh_down_{s}": _u(rng, 60, 75), f"sh_flex_{s}": -_u(rng, 10, 25),
+                        f"elbow_{s}": _u(rng, 90, 110)}
+            else:                                       # arms forward for balance
+                arms = {f"sh_down_{s}": _u(rng, 80, 90), f"sh_flex_{s}": _u(rng, 40, 80),
+                        f"elbow_{s}": _u(rng, 5, 25)}
+            low.update(arms)
+            mid.update(arms)
+        down, up = _u(rng, 0.9, 1.3), _u(rng, 0.8, 1.2)
+        tl.to(0.4 * down, **mid)
+        tl.to(0.6 * down, **low)
+        tl.hold(_u(rng, 0.2, 0.6))
+        tl.to(0.6 * up, **mid)
+        tl.to(0.4 * up)
+        lead = other
+    tl.apply(ch, t)
+
+
+def _stretch(t, rng, ch):
+    """Stretches held for a while: both arms overhead (on tiptoe), leaning to a side, toe touches."""
+    tl = _Timeline()
+    while tl.end < t[-1]:
+        tl.hold(_u(rng, 0.2, 0.8))
+        kind = rng.choice(["overhead", "side", "toes"])
+        if kind == "toes":
+            pose = _forward_fold(rng, _u(rng, 100, 135))
+        else:
+            pose = {"spine_flex": -_u(rng, 3, 12), "neck_flex": -_u(rng, 5, 20)}
+            arms = "lr"
+            if kind == "side":                           # lean left (+1) or right, hips pushed out
+                lean = rng.choice([-1.0, 1.0])
+                pose.update(spine_lat=lean * _u(rng, 25, 40), neck_lat=lean * _u(rng, 5, 15),
+                            off_x=-lean * _u(rng, 0.03, 0.08), roll=lean * _u(rng, 2, 6))
+                if rng.random() < 0.5:
+                    arms = "r" if lean > 0 else "l"      # only the arm on the outside goes up
+            elif rng.random() < 0.5:                     # reach up on tiptoe
+                rise = _u(rng, 20, 35)
+                pose.update(ankle_l=-rise, ankle_r=-rise, off_y=0.15 * np.sin(np.radians(rise)))
+            for s in arms:
+                pose.update({f"sh_down_{s}": -_u(rng, 62, 75), f"sh_flex_{s}": -_u(rng, 0, 15),
+                             f"elbow_{s}": _u(rng, 0, 10), f"collar_{s}": _u(rng, 10, 20)})
+        tl.to(_u(rng, 1.0, 1.6), **pose)
+        tl.hold(_u(rng, 1.0, 2.5))
+        tl.to(_u(rng, 0.9, 1.4))
+    tl.apply(ch, t)
+    _leg_chain(ch)
+
+
+def _cartwheel(t, rng, ch):
+    """Cartwheels: arms up, wheel sideways over the hands in a straddle (a full turn), land, stand."""
+    tl = _Timeline()
+    x, roll = 0.0, 0.0                                   # sideways travel (m), turn (deg) so far
+    while tl.end < t[-1]:
+        tl.hold(_u(rng, 0.2, 0.8))
+        side = rng.choice([-1.0, 1.0])                   # +1: to the subject's left
+        lead = "l" if side > 0 else "r"
+        arms = {}
+        for s in "lr":
+            arms.update({f"sh_down_{s}": -_u(rng, 50, 65), f"elbow_{s}": _u(rng, 0, 10),
+                         f"collar_{s}": _u(rng, 5, 15)})
+        tl.to(_u(rng, 0.4, 0.6), off_x=x + 0.1 * side, roll=roll, **{f"hip_abd_{lead}": _u(rng, 15, 25)},
+              **arms)
+        dist, quarter = _u(rng, 1.2, 1.7), _u(rng, 0.35, 0.48)
+        spread = _u(rng, 35, 50)
+        # pelvis height: on one hand (90, 270 deg), in a straddled handstand (180), landing (360)
+        lift = (-_u(rng, 0.02, 0.08), _u(rng, 0.05, 0.12), -_u(rng, 0.02, 0.08), -_u(rng, 0.0, 0.05))
+        for k in range(1, 5):
+            tl.to(quarter, roll=roll - side * 90 * k, off_x=x + side * dist * (0.1 + 0.8 * k / 4),
+                  off_y=lift[k - 1], hip_abd_l=spread if k < 4 else 0.5 * spread,
+                  hip_abd_r=spread if k < 4 else 0.5 * spread, **arms)
+        roll -= side * 360
+        x += side * dist
+        tl.to(_u(rng, 0.5, 0.8), off_x=x, roll=roll)
+    tl.apply(ch, t)
+    _add(ch, "hip_abd_l", ch["roll"])                    # the legs turn with the pelvis
+    _add(ch, "hip_abd_r", -ch["roll"])
+
+
+# ----------------------------------------------------------------------------------------------
+# on the floor: hands and knees, lying, rolling over, getting down and up
+
+_KNEEL_Y = THIGH + 0.06 - PELVIS_HEIGHT     # m, pelvis offset on hands and knees
+_LIE_Y = 0.17 - PELVIS_HEIGHT               # m, pelvis offset lying on the back or front
+_SIT_Y = 0.12 - PELVIS_HEIGHT               # m, pelvis offset sitting on the floor
+
+
+def _all_fours(rng: np.random.Generator) -> dict[str, float]:
+    """Key pose on hands and knees: thighs and arms about vertical, trunk about horizontal."""
+    trunk = _u(rng, 70, 80)                              # trunk angle from vertical, deg
+    spine = _u(rng, -8, 10)
+    pose = dict(pitch=trunk - spine, spine_flex=spine, neck_flex=-_u(rng, 40, 70),
+                off_y=_KNEEL_Y + _u(rng, -0.02, 0.02))
+    for s in "lr":
+        pose.update({f"hip_flex_{s}": _u(rng, -5, 8), f"hip_abd_{s}": _u(rng, 3, 10),
+                     f"knee_{s}": _u(rng, 92, 100), f"ankle_{s}": -_u(rng, 50, 55),
+                     f"sh_down_{s}": _u(rng, 82, 92), f"sh_flex_{s}": trunk + _u(rng, -4, 6),
+                     f"elbow_{s}": _u(rng, 0, 10), f"forearm_{s}": -_u(rng, 65, 80),
+                     f"wrist_{s}": _u(rng, 55, 65)})          # palms flat, fingers forward
+    return pose
+
+
+def _lying(rng: np.random.Generator, face_up: bool, arms: str) -> dict[str, float]:
+    """Key pose lying on the back or front, legs straight; ``arms`` along the ``"sides"``,
+    ``"overhead"`` or ``"bent"`` up beside the head, on the floor."""
+    tilt = -90.0 if face_up else 90.0
+    pose = dict(pitch=tilt + _u(rng, -3, 3), spine_flex=_u(rng, -5, 5), neck_flex=-_u(rng, 0, 15),
+                off_y=_LIE_Y)
+    for s in "lr":
+        pose.update({f"hip_flex_{s}": -tilt + _u(rng, -2, 2), f"hip_abd_{s}": _u(rng, 0, 4),
+                     f"knee_{s}": _u(rng, 0, 3 if face_up else 10), f"ankle_{s}": -_u(rng, 15, 40),
+                     f"wrist_{s}": 0.0})
+        if arms == "overhead":
+            pose.update({f"sh_down_{s}": -_u(rng, 72, 78), f"collar_{s}": _u(rng, 15, 20),
+                         f"sh_flex_{s}": _u(rng, -3, 3), f"elbow_{s}": _u(rng, 5, 15)})
+        elif arms == "bent":     # upper arm out to the side, twisted so the elbow bends headward
+            pose.update({f"sh_down_{s}": _u(rng, 5, 25), f"sh_flex_{s}": _u(rng, 80, 90),
+                         f"elbow_{s}": _u(rng, 80, 110)})
+        else:
+            pose.update({f"sh_down_{s}": _u(rng, 78, 88), f"sh_flex_{s}": _u(rng, -3, 3),
+                         f"elbow_{s}": _u(rng, 5, 20)})
+    return pose
+
+
+def _crawl(t, rng, ch):
+    """Crawl forward on hands and knees, each knee swinging with the opposite hand."""
+    ch.update(_all_fours(rng))
+    dt = t[1] - t[0] if len(t) > 1 else 1.0
+    f_t = _u(rng, 0.5, 0.9) * (1.0 + 0.05 * _smooth_noise(t, rng, fmin=0.05, fmax=0.3))
+    c = _u(rng, 0, 1) + np.cumsum(f_t) * dt              # crawl cycles
+    hip_a, arm_a = _u(rng, 12, 20), _u(rng, 8, 14)
+    stride = 2.0 * THIGH * np.sin(np.radians(hip_a))      # knee travel per cycle, m
+    _heading_path(t, dt, rng, stride * f_t, False, ch)
+    for s, cs in (("l", c), ("r", c + 0.5)):
+        swing = hip_a * np.sin(2 * np.pi * cs)                      # forward around cs = 0
+        _add(ch, f"hip_flex_{s}", swing)
+        _add(ch, f"knee_{s}", swing + 10 * _bump(cs, 0.0, 2))      # shin level; lifts in the swing
+        _add(ch, f"sh_flex_{s}", arm_a * np.sin(2 * np.pi * (cs + 0.5)))
+        _add(ch, f"elbow_{s}", 15 * _bump(cs + 0.5, 0.0, 2))
+    sway = _u(rng, 2, 5)
+    ch["roll"] = sway * np.sin(2 * np.pi * c)
+    _add(ch, "spine_lat", 0.5 * sway * np.sin(2 * np.pi * c))
+    ch["pelvis_yaw"] = _u(rng, 2, 6) * np.cos(2 * np.pi * c)
+    _add(ch, "off_y", 0.01 * np.cos(4 * np.pi * c))
+
+
+def _roll(t, rng, ch):
+    """Lying on the floor, roll over about the body's long axis, half a turn to 1.5 turns at a time."""
+    ch.update(_lying(rng, face_up=False, arms="overhead"))
+    ch["spin"] = spin = 180.0 * rng.integers(0, 2)       # start face down or face up
+    tl = _Timeline()
+    while tl.end < t[-1]:
+        tl.hold(_u(rng, 0.3, 1.2))
+        turn = rng.choice([-1.0, 1.0]) * 180.0 * rng.integers(1, 4)
+        spin += turn
+        tl.to(abs(turn) / 180.0 * _u(rng, 0.9, 1.4), spin=spin)
+    tl.apply(ch, t)
+    phi = np.radians(ch["spin"])
+    ch["off_x"] = -0.14 * (phi - phi[0])                 # rolls on a ~14 cm radius, no slipping
+    _add(ch, "off_y", 0.08 * np.sin(phi) ** 2)           # higher on the side (shoulder width)
+
+
+def _floor_keys(rng: np.random.Generator) -> tuple[list[float], list[dict[str, float]]]:
+    """Durations and key poses from standing (``{}``) down to lying on the front (through hands
+    and knees) or on the back (through sitting)."""
+    crouch = _u(rng, 75, 95)
+    poses: list[dict[str, float]] = [{}, dict(
+        thigh=crouch, shin=_u(rng, 0.4, 0.5) * crouch, pitch=_u(rng, 30, 45), spine_flex=_u(rng, 10, 20),
+        sh_down_l=_u(rng, 80, 90), sh_down_r=_u(rng, 80, 90), sh_flex_l=_u(rng, 50, 70),
+        sh_flex_r=_u(rng, 50, 70), elbow_l=_u(rng, 10, 20), elbow_r=_u(rng, 10, 20))]
+    if rng.random() < 0.5:                               # face down
+        z = _u(rng, 0.3, 0.4)
+        poses += [dict(_all_fours(rng), off_z=z),
+                  dict(_lying(rng, face_up=False, arms="bent"), off_z=z + _u(rng, 0.2, 0.35))]
+    else:                                                # sit, lean back on the elbows, lie
+        z = -_u(rng, 0.3, 0.45)
+        sit = dict(pitch=-_u(rng, 10, 25), spine_flex=_u(rng, 5, 20), off_y=_SIT_Y, off_z=z)
+        elbows = dict(pitch=-_u(rng, 60, 70), spine_flex=_u(rng, 0, 10), off_y=_SIT_Y, off_z=z - 0.05)
+        for s in "lr":
+            thigh, knee = _two_link(_u(rng, 0.6, 0.72), 0.04)     # feet flat, ankles 8 cm up
+            legs = {f"hip_flex_{s}": thigh, f"knee_{s}": knee, f"ankle_{s}": knee - thigh}
+            # arm angles: the upper arm's forward swing from the vertical in the world, minus the
+            # trunk's forward tilt; hands behind on the floor, then the forearms on the floor
+            sit.update(legs, **{f"sh_down_{s}": _u(rng, 70, 85), f"elbow_{s}": _u(rng, 0, 15),
+                                f"sh_flex_{s}": -_u(rng, 35, 50) + sit["pitch"] + sit["spine_flex"]})
+            elbows.update(legs, **{f"sh_down_{s}": _u(rng, 80, 88), f"elbow_{s}": _u(rng, 95, 110),
+                                   f"sh_flex_{s}": -_u(rng, 0, 10) + elbows["pitch"]
+                                   + elbows["spine_flex"]})
+        lie = _lying(rng, face_up=True, arms="overhead" if rng.random() < 0.3 else "sides")
+        poses += [sit, elbows, dict(lie, off_z=z - _u(rng, 0.05, 0.15))]
+    durations = [_u(rng, 0.6, 1.0) for _ in poses[1:]]
+    return durations, poses
+
+
+def _floor_transition(t, rng, ch, up: bool) -> None:
+    """Get down from standing to lying on the floor (or, ``up``, the same key poses backward)."""
+    durations, poses = _floor_keys(rng)
+    if up:
+        durations, poses = durations[::-1], poses[::-1]
+    tl = _Timeline(poses[0])
+    tl.hold(_u(rng, 0.2, 1.0))
+    for duration, pose in zip(durations, poses[1:]):
+        tl.to(duration, **pose)
+    tl.apply(ch, t)
+    _leg_chain(ch)
+
+
+def _lie_down(t, rng, ch):
+    """From standing down to lying: on the front via hands and knees, or on the back via sitting."""
+    _floor_transition(t, rng, ch, up=False)
+
+
+def _get_up(t, rng, ch):
+    """From lying on the floor up to standing (lie_down's key poses in reverse order)."""
+    _floor_transition(t, rng, ch, up=True)
+
+
 _ACTION_FNS: dict[str, Callable[[np.ndarray, np.random.Generator, dict], None]] = {
     "walk": _walk, "run": _run, "jump": _jump, "squat": _squat, "turn": _turn, "reach": _reach,
-    "wave": _wave, "kick": _kick, "bend": _bend, "sit_stand": _sit_stand,
+    "wave": _wave, "kick": _kick, "bend": _bend, "sit_stand": _sit_stand, "crawl": _crawl,
+    "roll": _roll, "get_up": _get_up, "lie_down": _lie_down, "dance": _dance, "punch": _punch,
+    "throw": _throw, "jumping_jacks": _jumping_jacks, "lunge": _lunge, "stretch": _stretch,
+    "cartwheel": _cartwheel,
 }
-_PERIODIC = {"walk", "run"}
+_PERIODIC = {"walk", "run", "crawl", "dance", "jumping_jacks"}   # phase-driven, random start phase
+_ON_THE_FLOOR = {"crawl", "roll", "get_up", "lie_down"}          # never blended with another action
 
 
 # ----------------------------------------------------------------------------------------------
@@ -883,13 +1312,15 @@ def blend_motions(a: dict, b: dict, start: int, overlap: int) -> dict:
 def random_motion(n_frames: int, fps: float, rng: np.random.Generator) -> dict:
     """A random action, or (35 % of clips of 3 s or more) two actions blended: ``"walk>squat"``.
 
-    Returns the same dict as ``generate_motion``.
+    Actions on the floor (crawl, roll, get_up, lie_down) are never blended: a short cross-fade
+    between lying and standing would be a fall or a leap. Returns the same dict as
+    ``generate_motion``.
     """
     n = int(n_frames)
     first = str(rng.choice(ACTIONS))
-    if n < 3 * fps or rng.random() >= 0.35:
+    if n < 3 * fps or first in _ON_THE_FLOOR or rng.random() >= 0.35:
         return generate_motion(first, n, fps, rng)
-    second = str(rng.choice([a for a in ACTIONS if a != first]))
+    second = str(rng.choice([a for a in ACTIONS if a != first and a not in _ON_THE_FLOOR]))
     overlap = int(round(_u(rng, 0.4, 0.8) * fps))
     start = int(rng.integers(n // 3, 2 * n // 3 + 1))
     a = generate_motion(first, start + overlap, fps, rng)

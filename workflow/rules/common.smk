@@ -29,7 +29,7 @@ except ConfigError as exc:
     sys.exit(1)
 
 
-SPLITS = ("train", "val", "test")
+SPLITS = ("pretrain", "train", "val", "test")
 EMBEDDED_BODY_MODEL = "results/body_model/anny_smpl.pkl"
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 
@@ -51,7 +51,7 @@ def sequence_names(dataset, split=None):
     """Sequence names of a dataset (optionally one split), known before anything runs."""
     d = config["datasets"][dataset]
     if d["type"] == "synthetic":
-        names = [f"{s}_{i:03d}" for s in SPLITS for i in range(d["splits"][s])]
+        names = [f"{s}_{i:03d}" for s in SPLITS for i in range(d["splits"].get(s, 0))]
         return [n for n in names if split is None or n.startswith(f"{split}_")]
     if d["type"] == "sequences":
         df = read_manifest(Path(d["path"]) / "manifest.csv")
@@ -126,8 +126,8 @@ def all_targets():
     targets.append(f"results/{config['preview']['dataset']}/preview.png")
     targets += [f"results/{d}/keypoints_pck.csv" for d in config["datasets"] if has_2d_ground_truth(d)]
     targets.append("results/models/embedding_eval.csv")
-    targets += [f"results/{d}/metrics/{v}.csv" for d in config["regressor"]["eval_datasets"]
-                for v in config["regressor"]["variants"]]
+    targets += [f"results/{d}/metrics/{r}.csv" for d in config["regressor"]["eval_datasets"]
+                for v in config["regressor"]["variants"] for r in regressor_runs(v)]
     targets += report_targets()
     return targets
 
@@ -238,10 +238,23 @@ def dynamics_params():
 PRETRAINED_BACKBONE = "results/models/backbone.pt"
 
 
+def features_source():
+    return config["features"].get("source", "resnet")
+
+
 def features_pretrain_sequences(split):
-    """Sequence files of the pretraining dataset's split (train trains, val is reported)."""
-    name = config["features"]["pretrain"]["dataset"]
-    return [sequence_file(name, s) for s in sequence_names(name, split)]
+    """Sequence files of the pretraining dataset: `train` gives features.pretrain.split (by default
+    the `pretrain` split, disjoint from the regressor's training sequences), `val` is reported."""
+    pre = config["features"]["pretrain"]
+    name = pre["dataset"]
+    if split == "train":
+        split = pre.get("split", "pretrain")
+    files = [sequence_file(name, s) for s in sequence_names(name, split)]
+    if split != "val" and not files and features_source() != "blazepose" and not config["features"]["weights"]:
+        print(f"Config error: features.pretrain: dataset '{name}' has no '{split}' sequences to pretrain "
+              f"the backbone on (set datasets.{name}.splits.{split} or features.pretrain.split)", file=sys.stderr)
+        sys.exit(1)
+    return files
 
 
 def _has_precomputed_features(path):
@@ -264,17 +277,21 @@ def features_inputs(wc):
     inputs = {"sequence": seq}
     if _has_precomputed_features(seq):
         return inputs
-    inputs["weights"] = config["features"]["weights"] or PRETRAINED_BACKBONE
+    if features_source() != "resnet":
+        inputs["keypoints"] = f"results/{wc.dataset}/keypoints/{wc.seq}.h5"
+    if features_source() != "blazepose":
+        inputs["weights"] = config["features"]["weights"] or PRETRAINED_BACKBONE
     return inputs
 
 
 def features_weights_args(input):
     """`--weights FILE` (+ `--weights-format spin` for the DAG's own pretrained backbone, which is
     written in SPIN's layout whatever features.weights_format says for user checkpoints)."""
+    args = f"--keypoints {input.keypoints}" if "keypoints" in input.keys() else ""
     if "weights" not in input.keys():
-        return ""
+        return args
     fmt = " --weights-format spin" if input.weights == PRETRAINED_BACKBONE else ""
-    return f"--weights {input.weights}{fmt}"
+    return f"{args} --weights {input.weights}{fmt}"
 
 
 def features_params():
@@ -315,8 +332,39 @@ def report_figure_sequence(dataset):
 
 
 def report_metrics_files(dataset):
-    """One metrics CSV per table variant, in the order of hmr.report.paper.VARIANTS."""
-    return [f"results/{dataset}/metrics/{v}.csv" for v in REPORT_TABLE_VARIANTS]
+    """The metrics CSVs of every run (seed) of every table variant."""
+    return [f"results/{dataset}/metrics/{r}.csv" for v in REPORT_TABLE_VARIANTS for r in regressor_runs(v)]
+
+
+def report_runs_arg(dataset):
+    """`variant=run.csv,run-s1.csv,...` per table variant."""
+    return " ".join(f"{v}=" + ",".join(f"results/{dataset}/metrics/{r}.csv" for r in regressor_runs(v))
+                    for v in REPORT_TABLE_VARIANTS)
+
+
+def report_baseline_files(dataset):
+    return [f"results/{dataset}/metrics/baseline_{k}.csv" for k in BASELINE_KINDS]
+
+
+def report_baselines_arg(dataset):
+    return "--baselines " + " ".join(f"baseline_{k}=results/{dataset}/metrics/baseline_{k}.csv"
+                                     for k in BASELINE_KINDS)
+
+
+def report_train_names(dataset):
+    """What is also scored on training sequences: the full variant's first run and the baselines."""
+    if not regressor_train_metric_sequences(dataset):
+        return []
+    return ["full"] + [f"baseline_{k}" for k in BASELINE_KINDS]
+
+
+def report_train_files(dataset):
+    return [f"results/{dataset}/metrics_train/{n}.csv" for n in report_train_names(dataset)]
+
+
+def report_train_arg(dataset):
+    names = report_train_names(dataset)
+    return ("--train " + " ".join(f"{n}=results/{dataset}/metrics_train/{n}.csv" for n in names)) if names else ""
 
 
 def report_prediction_files(dataset, variants, seqs):
@@ -358,6 +406,7 @@ def report_targets():
     targets = ["results/tables/summary.md"]
     for d in report_datasets():
         targets += [f"results/tables/ablation_{d}.md", f"results/tables/ablation_{d}.csv",
+                    f"results/tables/paired_{d}.csv",
                     f"results/figures/accel_{d}.png", f"results/figures/per_joint_{d}.png"]
         if has_smpl_ground_truth(d):
             targets.append(f"results/figures/qualitative_{d}.png")
@@ -391,8 +440,9 @@ def demo_video_file(name):
 
 
 def demo_targets():
-    """mesh.mp4 of every demo video (not part of the default target)."""
-    return [f"results/demo/{name}/mesh.mp4" for name in demo_videos()]
+    """mesh.mp4 and alignment.json of every demo video (not part of the default target)."""
+    return [f"results/demo/{name}/{out}" for name in demo_videos()
+            for out in ("mesh.mp4", "alignment.json")]
 
 
 # --- embedding stage (workflow/rules/embedding.smk) ---
@@ -448,8 +498,29 @@ for _key in ("train_datasets", "eval_datasets"):
             sys.exit(1)
 
 
+from hmr.model.variants import parse_run, run_names
+
+# a run is a variant trained with one seed: full, full-s1, full-s2, ... (hmr.model.variants.parse_run)
+REGRESSOR_RUN = "(" + "|".join(REGRESSOR_VARIANTS) + r")(-s[1-9][0-9]*)?"
+
+
 def regressor_variant(name):
-    return REGRESSOR_VARIANTS[name]
+    return parse_run(name)[0]
+
+
+def regressor_seeds(variant):
+    """Seeds a variant trains with: regressor.seeds for the seeded variants, else 1."""
+    r = config["regressor"]
+    return int(r.get("seeds", 1)) if variant in r.get("seeded_variants", []) else 1
+
+
+def regressor_runs(variant):
+    """The runs (variant x seed) of one variant."""
+    return run_names(variant, regressor_seeds(variant))
+
+
+def regressor_run_seed(wc):
+    return int(config["seed"]) + parse_run(wc.variant)[1]
 
 
 def regressor_train_pairs():
@@ -476,7 +547,7 @@ def regressor_train_inputs(wc):
 
 def regressor_train_params():
     """The regressor section minus the keys that do not change a trained model."""
-    skip = {"variants", "eval_datasets", "threads", "device", "save_vertices"}
+    skip = {"variants", "eval_datasets", "threads", "device", "save_vertices", "seeds", "seeded_variants"}
     return json_param({k: v for k, v in config["regressor"].items() if k not in skip})
 
 
@@ -505,6 +576,32 @@ def regressor_predict_inputs(wc):
     if v.use_d:
         inputs["dynamics"] = f"results/{wc.dataset}/dynamics/{wc.seq}.h5"
     return inputs
+
+
+from hmr.model.baselines import KINDS as BASELINE_KINDS
+
+BASELINE_RUN = "baseline_(" + "|".join(BASELINE_KINDS) + ")"
+
+
+def baseline_fit_inputs(wc):
+    pairs = regressor_train_pairs()
+    inputs = {"sequences": [sequence_file(d, s) for d, s in pairs]}
+    if wc.kind == "per_frame":
+        inputs["features"] = [f"results/{d}/features/{s}.h5" for d, s in pairs]
+    return inputs
+
+
+def baseline_predict_inputs(wc):
+    inputs = {"model": f"results/models/baseline_{wc.kind}.npz",
+              "sequence": sequence_file(wc.dataset, wc.seq), "body_model": body_model_path()}
+    if wc.kind == "per_frame":
+        inputs["features"] = f"results/{wc.dataset}/features/{wc.seq}.h5"
+    return inputs
+
+
+def regressor_train_metric_sequences(dataset):
+    """The first regressor.train_split_metrics training sequences (the generalisation gap)."""
+    return sequence_names(dataset, "train")[: int(config["regressor"].get("train_split_metrics", 0))]
 
 
 def regressor_eval_sequences(dataset):

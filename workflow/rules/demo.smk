@@ -2,7 +2,8 @@
 # `snakemake results/demo/<name>/mesh.mp4`. Person detection and single-person tracking write a
 # sequence file with the tracked box (data/<demo.dataset>/<name>.h5); the stages (keypoints,
 # features, dynamics, embedding) and the demo.variant model predict on it like on any dataset;
-# the export draws the meshes over the video and writes smpl.npz and a BVH of the motion.
+# the export draws the meshes over the video and writes smpl.npz and a BVH of the motion;
+# demo_alignment scores the mesh against BlazePose's landmarks (alignment.csv / alignment.json).
 
 
 # a demo video may not be named like a stage folder under results/<demo.dataset>/
@@ -73,3 +74,27 @@ rule demo_export:
         " --predictions {input.predictions} --body-model {input.body_model}"
         " --params {params.cfg:q} --out-npz {output.npz} --out-bvh {output.bvh}"
         " --out-video {output.video} --out-sheet {output.sheet} > {log} 2>&1"
+
+
+# How well the mesh lies on the person without 3D ground truth: the predicted joints, projected as
+# the mesh is drawn, against BlazePose's landmarks from tracking (hmr/demo/alignment.py).
+rule demo_alignment:
+    input:
+        npz="results/demo/{name}/smpl.npz",
+        track="results/demo/{name}/track.h5",
+    output:
+        csv="results/demo/{name}/alignment.csv",
+        summary="results/demo/{name}/alignment.json",
+    log:
+        "logs/demo/alignment_{name}.log",
+    wildcard_constraints:
+        name=DEMO_NAME,
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../../envs/demo.yaml"
+    shell:
+        "python -m hmr demo-alignment --threads {threads} --smpl {input.npz} --track {input.track}"
+        " --out-csv {output.csv} --out-json {output.summary} > {log} 2>&1"

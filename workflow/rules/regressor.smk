@@ -12,10 +12,11 @@ rule train_regressor:
     log:
         "logs/regressor/train_{variant}.log",
     wildcard_constraints:
-        variant="|".join(REGRESSOR_VARIANTS),
+        variant=REGRESSOR_RUN,
     params:
         cfg=regressor_train_params(),
-        seed=config["seed"],
+        seed=regressor_run_seed,
+        base=lambda wc: regressor_variant(wc.variant).name,
         device=config["regressor"]["device"],
         extra=lambda wc, input: regressor_optional_args(
             input, ("embeddings", "dynamics", "embedding_model")
@@ -29,7 +30,7 @@ rule train_regressor:
     conda:
         "../../envs/regressor.yaml"
     shell:
-        "{params.launcher} train-regressor --threads {threads} --variant {wildcards.variant}"
+        "{params.launcher} train-regressor --threads {threads} --variant {params.base}"
         " --params {params.cfg:q} --sequences {input.sequences} --features {input.features}"
         " {params.extra} --body-model {input.body_model} --seed {params.seed}"
         " --device {params.device} --out {output.model} --log-csv {output.log_csv}"
@@ -44,7 +45,7 @@ rule predict_regressor:
     log:
         "logs/regressor/predict/{dataset}/{variant}/{seq}.log",
     wildcard_constraints:
-        variant="|".join(REGRESSOR_VARIANTS),
+        variant=REGRESSOR_RUN,
     params:
         extra=lambda wc, input: regressor_optional_args(input, ("dynamics",)),
         vertices="--save-vertices" if config["regressor"]["save_vertices"] else "",
@@ -77,7 +78,7 @@ rule evaluate_regressor:
     log:
         "logs/regressor/metrics/{dataset}/{variant}.log",
     wildcard_constraints:
-        variant="|".join(REGRESSOR_VARIANTS),
+        variant=f"{REGRESSOR_RUN}|{BASELINE_RUN}",
     threads: 1
     resources:
         mem_mb=3000,
@@ -87,4 +88,80 @@ rule evaluate_regressor:
     shell:
         "python -m hmr evaluate --threads {threads} --sequences {input.sequences}"
         " --predictions {input.predictions} --body-model {input.body_model}"
+        " --out {output} > {log} 2>&1"
+
+
+# The generalisation gap: the full variant (and the baselines) scored on training sequences too.
+rule evaluate_train_split:
+    input:
+        sequences=lambda wc: [sequence_file(wc.dataset, s) for s in regressor_train_metric_sequences(wc.dataset)],
+        predictions=lambda wc: expand(
+            "results/{dataset}/predictions/{variant}/{seq}.h5",
+            dataset=wc.dataset,
+            variant=wc.variant,
+            seq=regressor_train_metric_sequences(wc.dataset),
+        ),
+        body_model=body_model_path(),
+    output:
+        "results/{dataset}/metrics_train/{variant}.csv",
+    log:
+        "logs/regressor/metrics_train/{dataset}/{variant}.log",
+    wildcard_constraints:
+        variant=f"{REGRESSOR_RUN}|{BASELINE_RUN}",
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=10,
+    conda:
+        "../../envs/regressor.yaml"
+    shell:
+        "python -m hmr evaluate --threads {threads} --sequences {input.sequences}"
+        " --predictions {input.predictions} --body-model {input.body_model}"
+        " --out {output} > {log} 2>&1"
+
+
+# Baselines (hmr/model/baselines.py), fitted on the training split: a constant mean pose and a
+# per-frame ridge regression from f_t alone; predicted and scored like a variant.
+rule fit_baseline:
+    input:
+        unpack(baseline_fit_inputs),
+    output:
+        "results/models/baseline_{kind}.npz",
+    log:
+        "logs/regressor/fit_baseline_{kind}.log",
+    wildcard_constraints:
+        kind="|".join(BASELINE_KINDS),
+    params:
+        features=lambda wc, input: f"--features {' '.join(input.features)}" if "features" in input.keys() else "",
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    conda:
+        "../../envs/regressor.yaml"
+    shell:
+        "python -m hmr fit-baseline --kind {wildcards.kind} --sequences {input.sequences}"
+        " {params.features} --out {output} > {log} 2>&1"
+
+
+rule predict_baseline:
+    input:
+        unpack(baseline_predict_inputs),
+    output:
+        "results/{dataset}/predictions/baseline_{kind}/{seq}.h5",
+    log:
+        "logs/regressor/predict/{dataset}/baseline_{kind}/{seq}.log",
+    wildcard_constraints:
+        kind="|".join(BASELINE_KINDS),
+    params:
+        features=lambda wc, input: f"--features {input.features}" if "features" in input.keys() else "",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../../envs/regressor.yaml"
+    shell:
+        "python -m hmr predict-baseline --threads {threads} --model {input.model}"
+        " --sequence {input.sequence} {params.features} --body-model {input.body_model}"
         " --out {output} > {log} 2>&1"

@@ -7,7 +7,9 @@ report: "../report/workflow.rst"
 
 rule report_tables:
     input:
-        lambda wc: report_metrics_files(wc.dataset),
+        metrics=lambda wc: report_metrics_files(wc.dataset),
+        baselines=lambda wc: report_baseline_files(wc.dataset),
+        train=lambda wc: report_train_files(wc.dataset),
     output:
         md=report(
             "results/tables/ablation_{dataset}.md",
@@ -21,12 +23,18 @@ rule report_tables:
             category="Tables",
             labels={"dataset": "{dataset}", "table": "ablation (CSV)"},
         ),
+        paired=report(
+            "results/tables/paired_{dataset}.csv",
+            caption="../report/paired_csv.rst",
+            category="Tables",
+            labels={"dataset": "{dataset}", "table": "paired comparisons (CSV)"},
+        ),
     log:
         "logs/report/tables_{dataset}.log",
     params:
-        metrics=lambda wc, input: " ".join(
-            f"{v}={p}" for v, p in zip(REPORT_TABLE_VARIANTS, input)
-        ),
+        metrics=lambda wc: report_runs_arg(wc.dataset),
+        baselines=lambda wc: report_baselines_arg(wc.dataset),
+        train=lambda wc: report_train_arg(wc.dataset),
     threads: 1
     resources:
         mem_mb=1000,
@@ -35,7 +43,8 @@ rule report_tables:
         "../../envs/report.yaml"
     shell:
         "python -m hmr report-tables --dataset {wildcards.dataset} --metrics {params.metrics}"
-        " --out-md {output.md} --out-csv {output.csv} > {log} 2>&1"
+        " {params.baselines} {params.train}"
+        " --out-md {output.md} --out-csv {output.csv} --out-paired {output.paired} > {log} 2>&1"
 
 
 rule report_summary:

@@ -1,0 +1,190 @@
+"""Which f_t generalises: the regressor trained with each ``features.source`` choice, scored on the
+val split (never on test), with the cost of computing f_t.
+
+Sources compared (``--sources``):
+
+* ``blazepose``: BlazePose's 33 world + image landmarks and visibility from the keypoints stage
+  (198-d, no backbone; a detector trained on real images);
+* ``resnet``: the DAG's SPIN-style ResNet-18 pretrained from random weights on the ``pretrain``
+  split (disjoint from the regressor's training sequences);
+* ``imagenet``: EfficientNet-Lite0 initialised from ImageNet (weights from a registry package),
+  then the same pretraining;
+* ``concat``: resnet and blazepose side by side; ``imagenet+blazepose`` likewise.
+
+It reads a finished (or partly finished) default DAG's files: ``data/<dataset>/`` (the pretrain,
+train and val sequences), ``results/<dataset>/keypoints|embedding|dynamics/`` and
+``results/models/embedding.pt``; it writes everything else under ``--work`` (backbones, features,
+models, predictions), one process, so that the per-job start-up of the DAG does not count. Each
+source trains the same variant with the same config and seed; the table is printed and written to
+``--out`` (Markdown) and ``--out-csv``.
+
+Usage: ``python benchmarks/ft_sources.py [--config config.yaml] [--dataset synthetic]
+[--sources blazepose resnet imagenet concat] [--variant full] [--steps N] [--work /tmp/ft_sources]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from hmr.cli import set_torch_threads  # noqa: E402
+from hmr.io.h5 import read_array, write_arrays  # noqa: E402
+
+BACKBONES = {"resnet": {"arch": "resnet18", "pretrain": {"init": "random"}},
+             "imagenet": {"arch": "efficientnet_lite0", "pretrain": {"init": "imagenet"}}}
+
+
+def names(root: Path, split: str) -> list[str]:
+    return sorted(p.stem for p in (root / "data" / DATASET).glob(f"{split}_*.h5"))
+
+
+def pretrain(source: str, cfg: dict, work: Path, seed: int) -> tuple[Path, float]:
+    from hmr.features.pretrain import pretrain_backbone
+
+    out = work / f"backbone_{source}.pt"
+    if out.exists():
+        return out, float("nan")
+    params = copy.deepcopy(cfg["features"])
+    params["arch"] = BACKBONES[source]["arch"]
+    params["pretrain"].update(BACKBONES[source]["pretrain"])
+    train = [str(ROOT / "data" / DATASET / f"{n}.h5") for n in names(ROOT, "pretrain")]
+    if not train:
+        raise SystemExit(f"no pretrain_* sequences in {ROOT / 'data' / DATASET}: render them first "
+                         "(datasets.<d>.splits.pretrain > 0)")
+    val = [str(ROOT / "data" / DATASET / f"{n}.h5") for n in names(ROOT, "val")]
+    t0 = time.perf_counter()
+    pretrain_backbone(train, val, str(ROOT / BODY), params, seed, str(out))
+    return out, time.perf_counter() - t0
+
+
+def backbone_features(source: str, cfg: dict, work: Path, seqs: list[str], weights: Path) -> tuple[dict, float]:
+    from hmr.features.extract import FeatureExtractor, extract_features
+
+    params = copy.deepcopy(cfg["features"])
+    params.update(source="resnet", arch=BACKBONES[source]["arch"], weights=str(weights), weights_format="spin")
+    ex = FeatureExtractor.from_params(params, str(weights), "spin")
+    folder = work / source
+    folder.mkdir(parents=True, exist_ok=True)
+    frames, t0 = 0, time.perf_counter()
+    out = {}
+    for n in seqs:
+        path = folder / f"{n}.h5"
+        if not path.exists():
+            frames += extract_features(ROOT / "data" / DATASET / f"{n}.h5", path, params, extractor=ex)["frames"]
+        out[n] = path
+    return out, (time.perf_counter() - t0) / max(frames, 1)
+
+
+def concat_features(name: str, parts: list[dict], work: Path, seqs: list[str]) -> dict:
+    folder = work / name
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for n in seqs:
+        path = folder / f"{n}.h5"
+        if not path.exists():
+            f = np.concatenate([read_array(p[n], "features", shape=(None, None), dtype_kind="f") for p in parts], 1)
+            write_arrays(path, {"features": f.astype(np.float32)}, attrs={"source": name, "crop_scale": 1.2})
+        out[n] = path
+    return out
+
+
+def train_and_score(name: str, feats: dict, cfg: dict, work: Path, variant: str, seed: int) -> dict:
+    from hmr.eval.evaluate import evaluate_files
+    from hmr.model.variants import get_variant
+    from hmr.train.stage import predict_file, train_regressor_files
+
+    v = get_variant(variant)
+    res = ROOT / "results" / DATASET
+    train, val = names(ROOT, "train"), names(ROOT, "val")
+    seq = lambda n: str(ROOT / "data" / DATASET / f"{n}.h5")  # noqa: E731
+    model = work / f"regressor_{name}.pt"
+    t0 = time.perf_counter()
+    if not model.exists():
+        train_regressor_files(
+            cfg["regressor"], variant, [seq(n) for n in train], [str(feats[n]) for n in train], str(ROOT / BODY),
+            model, work / f"regressor_{name}_log.csv", work / f"regressor_{name}.png",
+            embeddings=[str(res / "embedding" / f"{n}.h5") for n in train] if v.needs_embedding else None,
+            dynamics=[str(res / "dynamics" / f"{n}.h5") for n in train] if v.use_d else None,
+            embedding_model=str(ROOT / "results/models/embedding.pt") if v.unc_loss else None,
+            seed=seed, device="cpu", progress=False)
+    seconds = time.perf_counter() - t0
+    preds = []
+    for n in val:
+        out = work / "predictions" / name / f"{n}.h5"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        emb = res / "embedding" / f"{n}.h5"
+        predict_file(str(model), seq(n), str(feats[n]), str(ROOT / BODY), out,
+                     embedding=str(emb) if emb.exists() or v.use_u else None,
+                     dynamics=str(res / "dynamics" / f"{n}.h5") if v.use_d else None)
+        preds.append(str(out))
+    m = evaluate_files([seq(n) for n in val], preds, str(ROOT / BODY), work / f"val_{name}.csv").iloc[-1]
+    return {"pa_mpjpe": m.pa_mpjpe, "mpjpe": m.mpjpe, "orient_err": m.orient_err, "accel_err": m.accel_err,
+            "train_s": seconds}
+
+
+def main() -> None:
+    global ROOT, DATASET, BODY
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", default=str(REPO / "config.yaml"))
+    ap.add_argument("--root", default=str(REPO), help="the DAG's working directory")
+    ap.add_argument("--dataset", default="synthetic")
+    ap.add_argument("--sources", nargs="+", default=["blazepose", "resnet", "imagenet", "concat"])
+    ap.add_argument("--variant", default="full")
+    ap.add_argument("--steps", type=int, default=None, help="regressor steps (default: the config's)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--work", default="/tmp/ft_sources")
+    ap.add_argument("--out", default=None, help="Markdown table")
+    ap.add_argument("--out-csv", default=None)
+    args = ap.parse_args()
+    ROOT, DATASET, BODY = Path(args.root), args.dataset, "results/body_model/anny_smpl.pkl"
+    set_torch_threads(args.threads)
+    cfg = yaml.safe_load(open(args.config))
+    if args.steps:
+        cfg["regressor"]["train"]["steps"] = args.steps
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    seqs = names(ROOT, "train") + names(ROOT, "val")
+    blaze = {n: ROOT / "results" / DATASET / "features" / f"{n}.h5" for n in seqs}
+    feats: dict[str, dict] = {"blazepose": blaze}
+    cost = {"blazepose": float("nan")}       # the keypoints stage computes the landmarks anyway
+    pre_s: dict[str, float] = {}
+    rows = []
+    for source in args.sources:
+        for part in source.replace("concat", "resnet+blazepose").split("+"):
+            if part in BACKBONES and part not in feats:
+                weights, pre_s[part] = pretrain(part, cfg, work, int(cfg["seed"]))
+                feats[part], cost[part] = backbone_features(part, cfg, work, seqs, weights)
+        parts = source.replace("concat", "resnet+blazepose").split("+")
+        f = feats[parts[0]] if len(parts) == 1 else concat_features(source.replace("+", "_"), [feats[p] for p in parts], work, seqs)
+        r = train_and_score(source.replace("+", "_"), f, cfg, work, args.variant, int(cfg["seed"]))
+        r.update(source=source, dim=int(read_array(f[seqs[0]], "features", shape=(None, None), dtype_kind="f").shape[1]),
+                 pretrain_s=sum(pre_s.get(p, 0.0) for p in parts if p in BACKBONES),
+                 ms_per_frame=sum(1000 * cost.get(p, 0.0) for p in parts if p in BACKBONES))
+        rows.append(r)
+        print(json.dumps(r), flush=True)
+    df = pd.DataFrame(rows)[["source", "dim", "pa_mpjpe", "mpjpe", "orient_err", "accel_err", "pretrain_s",
+                             "ms_per_frame", "train_s"]]
+    print(df.to_string(index=False, float_format=lambda x: f"{x:.1f}"))
+    if args.out_csv:
+        df.to_csv(args.out_csv, index=False, float_format="%.3f")
+    if args.out:
+        lines = ["| f_t source | D | PA-MPJPE | MPJPE | Orient (°) | Accel | backbone pretraining (s) | f_t ms/frame | regressor training (s) |",
+                 "|:---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        lines += [f"| `{r.source}` | {r.dim} | {r.pa_mpjpe:.1f} | {r.mpjpe:.1f} | {r.orient_err:.1f} | {r.accel_err:.1f} | "
+                  f"{r.pretrain_s:.0f} | {r.ms_per_frame:.1f} | {r.train_s:.0f} |" for r in df.itertuples()]
+        Path(args.out).write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
