@@ -355,3 +355,16 @@ def test_list_amass_clips(tmp_path):
                                                                    "B/s2/run.npz"]
     with pytest.raises(NotADirectoryError):
         list_amass_clips(tmp_path / "missing")
+
+
+def test_random_motion_draws_actions_with_their_weights():
+    from hmr.synthetic.motion import ACTION_WEIGHTS, _weighted_action
+
+    rng = np.random.default_rng(0)
+    actions = list(ACTION_WEIGHTS)
+    draws = [_weighted_action(rng, actions) for _ in range(20000)]
+    total = sum(ACTION_WEIGHTS.values())
+    for a in ("walk", "run", "squat", "cartwheel"):
+        share = draws.count(a) / len(draws)
+        assert share == pytest.approx(ACTION_WEIGHTS[a] / total, abs=0.01)
+    assert set(draws) == set(actions)          # every action appears
