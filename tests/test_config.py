@@ -19,7 +19,7 @@ def test_default_and_tiny_configs_are_valid():
 
 @pytest.mark.parametrize("mutate, message", [
     (lambda c: c.update(bogus=1), r"<top level>: unknown key\(s\) 'bogus'"),
-    (lambda c: c["datasets"]["synthetic"].update(n_frames="ten"), r"datasets\.synthetic\.n_frames: 'ten' is not of type 'integer'"),
+    (lambda c: c["datasets"]["synthetic"].update(width="wide"), r"datasets\.synthetic\.width: 'wide' is not of type 'integer'"),
     (lambda c: c["datasets"]["synthetic"].update(fps=-1), r"datasets\.synthetic\.fps"),
     (lambda c: c["body_model"].update(smpl_path="/no/such/SMPL_NEUTRAL.pkl"), r"body_model\.smpl_path: file not found: /no/such/SMPL_NEUTRAL\.pkl"),
     (lambda c: c["datasets"]["synthetic"].update(amass_dir="/no/such/amass"), r"datasets\.synthetic\.amass_dir: folder not found"),

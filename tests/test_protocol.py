@@ -204,7 +204,7 @@ def test_mpvpe_is_nan_with_one_warning_and_the_report_shows_a_dash(tmp_path, emb
                for m in infos)
     assert df["mpvpe"].isna().all() and np.isfinite(df[["mpjpe", "pa_mpjpe", "accel_err"]].to_numpy()).all()
     back = read_metrics(out)                       # a NaN MPVPE mean is accepted
-    assert list(back.columns) == ["seq", "n_frames", "mpjpe", "pa_mpjpe", "mpvpe", "accel_err"]
+    assert list(back.columns) == ["seq", "n_frames", "mpjpe", "pa_mpjpe", "mpvpe", "accel_err", "orient_err"]
     assert np.isnan(back["mpvpe"].iloc[-1])
     from hmr.report.paper import VARIANTS
 

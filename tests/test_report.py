@@ -17,6 +17,7 @@ from hmr.report.paper import ABLATIONS, METRICS, VARIANTS
 MEANS = {
     "full": (49.96, 90.123, 100.5, 8.25),
     "no_u": (52.3, 93.0, 104.4, 7.901),
+    "no_u_unc": (51.5, 92.8, 104.0, 8.5),
     "no_d": (51.0, 92.5, 103.0, 9.9),
     "no_u_no_d": (56.8, 97.4, 113.7, 9.8),
     "no_dynamics": (55.7, 95.8, 111.4, 12.7),

@@ -113,3 +113,13 @@ def test_same_seed_same_sequence_other_seed_other_sequence(sequence_file, embedd
         np.testing.assert_array_equal(a.arrays[key], b.arrays[key])
     assert not np.array_equal(a.arrays["gt/pose"], c.arrays["gt/pose"])
     assert not np.array_equal(a.frames, c.frames)
+
+
+def test_visible_box_fraction_known_answers():
+    from hmr.synthetic.generate import visible_box_fraction
+
+    boxes = np.array([[50.0, 40.0, 20.0, 20.0],      # inside
+                      [0.0, 40.0, 20.0, 20.0],       # half out on the left
+                      [-20.0, 40.0, 20.0, 20.0],     # entirely out
+                      [100.0, 80.0, 40.0, 40.0]])    # a quarter in the bottom-right corner
+    np.testing.assert_allclose(visible_box_fraction(boxes, 100, 80), [1.0, 0.5, 0.0, 0.25])

@@ -39,8 +39,8 @@ def test_dry_run_lists_the_rules(tmp_path):
 
 def test_dag_outputs(finished):
     df = read_manifest(finished / "data/synthetic/manifest.csv")
-    assert list(df.seq) == ["train_000", "train_001", "val_000", "test_000"]
-    assert list(df.split) == ["train", "train", "val", "test"] and df.has_gt.all()
+    assert list(df.seq) == ["pretrain_000", "train_000", "train_001", "val_000", "test_000"]
+    assert list(df.split) == ["pretrain", "train", "train", "val", "test"] and df.has_gt.all()
     for name in df.seq:
         seq = read_sequence(finished / f"data/synthetic/{name}.h5", load_frames=True)
         assert seq.frames.shape == (12, 96, 128, 3)
@@ -59,11 +59,11 @@ def test_rerun_recomputes_nothing(finished):
 
 def test_bad_config_is_one_line_and_runs_nothing(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text(TINY.read_text().replace("n_frames: 12", "n_frames: twelve"))
+    bad.write_text(TINY.read_text().replace("width: 128", "width: wide"))
     run = snakemake(tmp_path, config=bad)
     assert run.returncode != 0
     errors = [line for line in run.stderr.splitlines() if line.startswith("Config error")]
-    assert errors == [f"Config error: {bad}: datasets.synthetic.n_frames: 'twelve' is not of type 'integer'"]
+    assert errors == [f"Config error: {bad}: datasets.synthetic.width: 'wide' is not of type 'integer'"]
     assert not (tmp_path / "data").exists() and not (tmp_path / "results").exists()
 
 
@@ -111,13 +111,32 @@ def test_default_target_produces_every_stage_table_and_figure(finished):
     assert emb["hit1"].between(0, 1).all() and (emb["hit10"] >= emb["hit1"]).all()
 
     table = pd.read_csv(finished / "results/tables/ablation_synthetic.csv")
-    assert set(table.variant) == set(VARIANTS)
-    for row in table.itertuples():
-        mean = pd.read_csv(finished / f"results/synthetic/metrics/{row.variant}.csv").iloc[-1]
-        assert mean["seq"] == "mean"
-        for m in ("mpjpe", "pa_mpjpe", "mpvpe", "accel_err"):
-            assert getattr(row, m) == pytest.approx(float(mean[m]), rel=1e-5)
-            assert f"{float(mean[m]):.1f}" in (finished / "results/tables/ablation_synthetic.md").read_text()
+    md = (finished / "results/tables/ablation_synthetic.md").read_text()
+    ablations = table[table.table.isin(["table2", "table3"])]
+    assert set(ablations.variant) == set(VARIANTS)
+    # a table row is the mean over the variant's seeds (tiny: full and no_u train 2 runs each)
+    for row in ablations.itertuples():
+        runs = [row.variant] + ([f"{row.variant}-s1"] if row.variant in ("full", "no_u") else [])
+        assert row.n_seeds == len(runs)
+        means = [pd.read_csv(finished / f"results/synthetic/metrics/{r}.csv").iloc[-1] for r in runs]
+        assert all(m["seq"] == "mean" for m in means)
+        for m in ("mpjpe", "pa_mpjpe", "mpvpe", "accel_err", "orient_err"):
+            value = float(np.mean([float(x[m]) for x in means]))
+            assert getattr(row, m) == pytest.approx(value, rel=1e-5)
+            assert f"{value:.1f}" in md
+        if len(runs) > 1:
+            assert np.isfinite(row.pa_mpjpe_std) and " ± " in md
+    # the baselines on the same test split, and the generalisation gap on a training sequence
+    for name, folder in (("baseline_mean_pose", "metrics"), ("baseline_per_frame", "metrics"),
+                         ("full", "metrics_train"), ("baseline_mean_pose", "metrics_train")):
+        block = table[(table.table == ("baselines" if folder == "metrics" else "train_split"))
+                      & (table.variant == name)]
+        mean = pd.read_csv(finished / f"results/synthetic/{folder}/{name}.csv").iloc[-1]
+        assert block.pa_mpjpe.item() == pytest.approx(float(mean["pa_mpjpe"]), rel=1e-5)
+    assert "Constant mean pose" in md and "on training sequences" in md
+    paired = pd.read_csv(finished / "results/tables/paired_synthetic.csv")
+    assert set(paired.variant) == set(VARIANTS) - {"full"}
+    assert set(paired.verdict) <= {"holds", "reversed", "not resolved"}
     summary = (finished / "results/tables/summary.md").read_text()
     assert "Different data" in summary and "3DPW" in summary
     for name in ("accel", "per_joint", "qualitative"):

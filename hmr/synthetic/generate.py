@@ -28,6 +28,18 @@ from hmr.synthetic.render import part_colors, render_mesh
 log = logging.getLogger(__name__)
 
 
+MAX_CAMERA_TRIES = 5
+MIN_BOX_VISIBLE = 0.2   # share of the person box's area that stays inside the image in every frame
+
+
+def visible_box_fraction(bbox: np.ndarray, width: int, height: int) -> np.ndarray:
+    """(T,) share of each (cx, cy, w, h) box's area inside the width x height image."""
+    cx, cy, w, h = np.asarray(bbox, np.float64).T
+    ix = np.clip(np.minimum(cx + w / 2, width) - np.maximum(cx - w / 2, 0), 0, None)
+    iy = np.clip(np.minimum(cy + h / 2, height) - np.maximum(cy - h / 2, 0), 0, None)
+    return ix * iy / np.maximum(w * h, 1e-9)
+
+
 def frames_of_split(n_frames: int | Mapping[str, int], split: str) -> int:
     """Frames of a sequence of ``split``: ``n_frames`` is one number or one per split."""
     if isinstance(n_frames, Mapping):
@@ -111,18 +123,26 @@ def synthesize_sequence(dataset: str, seq: str, params: Mapping[str, Any], body_
     joints_w[..., 1] += lift
 
     out_of_frame = bool(rng.random() < params.get("out_of_frame_prob", 0.0))
-    cam = generate_camera(n, fps, W, H, joints_w[:, 0], rng, allow_out_of_frame=out_of_frame,
-                          ground_y=0.0)
-    K, R, t = (cam[k].astype(np.float64) for k in ("K", "R", "t"))
+    # a camera that lets the person leave the frame *partly*: redraw one that loses them entirely
+    # (a box with less than MIN_BOX_VISIBLE of its area in the image); the last try frames them
+    for attempt in range(MAX_CAMERA_TRIES):
+        allow = out_of_frame and attempt < MAX_CAMERA_TRIES - 1
+        cam = generate_camera(n, fps, W, H, joints_w[:, 0], rng, allow_out_of_frame=allow, ground_y=0.0)
+        K, R, t = (cam[k].astype(np.float64) for k in ("K", "R", "t"))
+        verts_c = np.einsum("tij,tvj->tvi", R, verts_w) + t[:, None]
+        verts2d = project(K, np.eye(3)[None].repeat(n, 0), np.zeros((n, 3)), verts_c)
+        lo, hi = verts2d.min(axis=1), verts2d.max(axis=1)
+        bbox = np.concatenate([(lo + hi) / 2, hi - lo], axis=1)  # (cx, cy, w, h), may leave the image
+        if visible_box_fraction(bbox, W, H).min() >= MIN_BOX_VISIBLE:
+            break
+        log.info("%s: camera %d loses the person (box visible < %.0f%%): redrawn", seq, attempt,
+                 100 * MIN_BOX_VISIBLE)
+    out_of_frame = allow
 
-    verts_c = np.einsum("tij,tvj->tvi", R, verts_w) + t[:, None]
     joints_c = np.einsum("tij,tvj->tvi", R, joints_w) + t[:, None]
     joints2d = project(K, np.eye(3)[None].repeat(n, 0), np.zeros((n, 3)), joints_c)
-    verts2d = project(K, np.eye(3)[None].repeat(n, 0), np.zeros((n, 3)), verts_c)
     visible = ((joints2d[..., 0] >= 0) & (joints2d[..., 0] < W) & (joints2d[..., 1] >= 0)
                & (joints2d[..., 1] < H) & (joints_c[..., 2] > 0.05))
-    lo, hi = verts2d.min(axis=1), verts2d.max(axis=1)
-    bbox = np.concatenate([(lo + hi) / 2, hi - lo], axis=1)  # (cx, cy, w, h), may leave the image
 
     pose_c, trans_c = to_camera_frame(pose_w, trans_w, pelvis_rest, R, t)
 
