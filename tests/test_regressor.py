@@ -387,7 +387,7 @@ def test_cli_train_predict_evaluate(stage, embedded_model_path, tmp_path):
     assert main(["evaluate", "--sequences", t["sequence"], "--predictions", str(pred_path),
                  "--body-model", str(embedded_model_path), "--out", str(metrics)]) == 0
     df = pd.read_csv(metrics)
-    assert list(df.columns) == ["seq", "n_frames", "mpjpe", "pa_mpjpe", "mpvpe", "accel_err"]
+    assert list(df.columns) == ["seq", "n_frames", "mpjpe", "pa_mpjpe", "mpvpe", "accel_err", "orient_err"]
     assert list(df["seq"]) == ["test_000", "mean"] and df["n_frames"].iloc[-1] == T
     row = df.iloc[0]
     assert 0 < row.pa_mpjpe < row.mpjpe < 2000 and 0 < row.mpvpe < 3000 and row.accel_err > 0
@@ -401,6 +401,7 @@ def test_cli_train_predict_evaluate(stage, embedded_model_path, tmp_path):
                  "--body-model", str(embedded_model_path), "--out", str(tmp_path / "perfect.csv")]) == 0
     zero = pd.read_csv(tmp_path / "perfect.csv").iloc[-1]
     assert max(zero.mpjpe, zero.pa_mpjpe, zero.mpvpe, zero.accel_err) < 0.01
+    assert zero.orient_err < 0.01                    # degrees: the ground truth's own root orientation
 
 
 def test_bad_stage_file_is_one_line_error_and_no_output(stage, embedded_model_path, tmp_path):
