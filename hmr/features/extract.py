@@ -47,7 +47,7 @@ from hmr.features.backbone import (
 )
 from hmr.features.crop import check_boxes, crop_frames
 from hmr.features.fast_frames import INFLATE_ERRORS, iter_stored_frames
-from hmr.features.landmarks import extract_landmark_features, sequence_landmark_features
+from hmr.features.landmarks import chunk_rows, extract_landmark_features, sequence_landmark_features
 from hmr.io.h5 import atomic_h5
 from hmr.io.sequence import Sequence, read_sequence
 
@@ -192,9 +192,6 @@ def use_prefetch(setting: bool | str, device: torch.device) -> bool:
     return torch.get_num_threads() < cores
 
 
-from hmr.features.landmarks import chunk_rows as _chunk_rows  # noqa: E402  (one chunking rule)
-
-
 def extract_features(path: str | os.PathLike, out: str | os.PathLike, params: Mapping[str, Any],
                      extractor: FeatureExtractor | None = None,
                      config: Mapping[str, Any] | None = None,
@@ -219,7 +216,7 @@ def extract_features(path: str | os.PathLike, out: str | os.PathLike, params: Ma
         feats = np.asarray(seq.arrays[PRECOMPUTED], np.float32)
         with atomic_h5(out, config=config or dict(params), attrs={**attrs, "backbone": "precomputed",
                                                                   "weights": "precomputed"}) as f:
-            f.create_dataset("features", data=feats, chunks=(_chunk_rows(feats.shape[1], T), feats.shape[1]),
+            f.create_dataset("features", data=feats, chunks=(chunk_rows(feats.shape[1], T), feats.shape[1]),
                              compression="gzip", compression_opts=4, shuffle=True)
         log.info("%s: copied precomputed features %s", path, feats.shape)
         return {"frames": T, "dim": feats.shape[1], "backbone": "precomputed", "seconds": 0.0}
@@ -241,7 +238,7 @@ def extract_features(path: str | os.PathLike, out: str | os.PathLike, params: Ma
     done = 0
     with atomic_h5(out, config=config or dict(params), attrs=attrs) as f:
         dset = f.create_dataset("features", shape=(T, D), dtype=np.float32,
-                                chunks=(_chunk_rows(D, T), D), compression="gzip",
+                                chunks=(chunk_rows(D, T), D), compression="gzip",
                                 compression_opts=4, shuffle=True)
         bar = tqdm(total=T, desc=f"features {seq.name} [{ex.arch}@{ex.input_size} {ex.precision}]",
                    unit="frame", mininterval=2.0)
