@@ -13,6 +13,26 @@ import numpy as np
 from hmr.errors import InputError
 
 
+def crop_side(bbox: np.ndarray, crop_scale: float) -> np.ndarray:
+    """(...,4) boxes (cx, cy, w, h) -> (...,) crop side in pixels."""
+    bbox = np.asarray(bbox, np.float64)
+    return crop_scale * np.maximum(bbox[..., 2], bbox[..., 3])
+
+
+def pixels_to_crop(points: np.ndarray, bbox: np.ndarray, crop_scale: float) -> np.ndarray:
+    """(T,N,2) frame pixels -> normalised crop coordinates, with (T,4) boxes."""
+    bbox = np.asarray(bbox, np.float64)
+    half = crop_side(bbox, crop_scale)[:, None, None] / 2
+    return (np.asarray(points, np.float64) - bbox[:, None, :2]) / half
+
+
+def crop_to_pixels(points: np.ndarray, bbox: np.ndarray, crop_scale: float) -> np.ndarray:
+    """(T,N,2) normalised crop coordinates -> frame pixels (inverse of :func:`pixels_to_crop`)."""
+    bbox = np.asarray(bbox, np.float64)
+    half = crop_side(bbox, crop_scale)[:, None, None] / 2
+    return np.asarray(points, np.float64) * half + bbox[:, None, :2]
+
+
 def check_boxes(bbox: np.ndarray, width: int, height: int, where: str) -> np.ndarray:
     """Validate (T,4) boxes: finite, positive size, overlapping the image. One-line error naming
     ``where`` and the first bad frame."""

@@ -10,7 +10,7 @@ regressor otherwise has to guess). Its 33 image ``landmarks`` say where the body
 
 = :data:`LANDMARK_DIM` = 198 values; a frame where BlazePose found nobody is all zeros (visibility
 0 tells the network). Normalised crop coordinates are those of the regressor's 2D targets
-(:func:`hmr.model.camera.pixels_to_crop`: the box centre at 0, the crop's half side 1).
+(:func:`hmr.features.crop.pixels_to_crop`: the box centre at 0, the crop's half side 1).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from hmr.errors import InputError
+from hmr.features.crop import pixels_to_crop
 from hmr.io.h5 import atomic_h5
 
 log = logging.getLogger(__name__)
@@ -42,9 +43,7 @@ def landmark_features(landmarks: np.ndarray, world_landmarks: np.ndarray, bbox: 
         raise ValueError(f"landmark_features: shapes {landmarks.shape}, {world.shape}, {np.shape(bbox)} "
                          f"(expected (T,33,3), (T,33,4), (T,4))")
     found = (landmarks[..., 2] > 0).any(1) | (world[..., 3] > 0).any(1)          # (T,)
-    bbox = np.asarray(bbox, np.float64)
-    half = crop_scale * np.maximum(bbox[:, 2], bbox[:, 3]) / 2                   # as pixels_to_crop
-    xy = (landmarks[..., :2] - bbox[:, None, :2]) / half[:, None, None]
+    xy = pixels_to_crop(landmarks[..., :2], bbox, crop_scale)
     feats = np.concatenate([world[..., :3].reshape(T, -1), xy.reshape(T, -1), world[..., 3]], axis=1)
     feats[~found] = 0.0
     return feats.astype(np.float32)
