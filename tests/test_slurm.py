@@ -56,15 +56,29 @@ def cluster(tmp_path_factory):
 
 
 def snakemake(workdir: Path, *args: str, config: Path = TINY) -> subprocess.CompletedProcess:
-    cmd = ["timeout", "-k", "10", "900", sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"),
+    cmd = ["timeout", "-k", "10", "600", sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"),
            "--directory", str(workdir), "--configfile", str(config), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=960)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=660)
+
+
+def cluster_state(workdir: Path) -> str:
+    """What the scheduler says, for a failure message: queue, node state, controller log, job logs."""
+    parts = []
+    for cmd in (["squeue", "-a", "-o", "%i %j %T %r"], ["sinfo", "-N", "-o", "%N %T %E"]):
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        parts.append(f"$ {' '.join(cmd)}\n{out.stdout}{out.stderr}")
+    log = Path("/var/log/slurm/slurmctld.log")
+    if log.exists():
+        parts.append("slurmctld.log:\n" + "\n".join(log.read_text(errors="replace").splitlines()[-15:]))
+    for job_log in sorted((workdir / ".snakemake" / "slurm_logs").rglob("*.log"))[:3]:
+        parts.append(f"{job_log}:\n{job_log.read_text(errors='replace')[-800:]}")
+    return "\n".join(parts)
 
 
 def test_tiny_dag_through_slurm_equals_local_run(cluster, tmp_path):
     slurm_dir, local_dir = tmp_path / "slurm", tmp_path / "local"
     run = snakemake(slurm_dir, *SLURM_ARGS, *TARGETS)
-    assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:] + "\n" + cluster_state(slurm_dir)
     out = run.stdout + run.stderr
     # every job ran through sbatch: each finished job was submitted with a SLURM job id
     submitted = set(re.findall(r"Job (\d+) has been submitted with SLURM jobid \d+", out))
@@ -98,7 +112,8 @@ def test_failing_job_on_slurm_fails_the_run_and_names_the_log(cluster, tmp_path)
     text = config.read_text().replace("datasets:\n", f"datasets:\n  bad:\n    type: sequences\n    path: {data}\n", 1)
     config.write_text(text)
     run = snakemake(tmp_path / "work", *SLURM_ARGS, "results/bad/preview.png", config=config)
-    assert run.returncode not in (0, 124, 137), "the failed job must fail the run, not hang"
+    assert run.returncode not in (0, 124, 137), ("the failed job must fail the run, not hang\n"
+                                                 + cluster_state(tmp_path / "work"))
     out = run.stdout + run.stderr
     assert "Error in rule preview" in out
     assert "logs/preview/bad.log" in out

@@ -33,7 +33,23 @@ if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! comm
         || { echo "start_slurm.sh: apt-get install failed, see $STATE/apt.log" >&2; exit 3; }
 fi
 
-if sinfo -h -o %T 2>/dev/null | grep -qE "idle|mixed|allocated"; then exit 0; fi
+wait_idle() {  # the node must be free for the test's jobs, not merely answering
+    for _ in $(seq 1 "$1"); do
+        if sinfo -h -o %T 2>/dev/null | grep -qE "^idle"; then return 0; fi
+        sleep 0.5
+    done
+    return 1
+}
+if sinfo -h -o %T 2>/dev/null | grep -qE "idle|mixed|allocated"; then
+    # a cluster already answers: if it is this script's, cancel jobs left by an earlier run
+    if grep -q '^ClusterName=hmr-test$' /etc/slurm/slurm.conf 2>/dev/null; then
+        squeue -h -o %i | xargs -r scancel
+        scontrol update nodename=localhost state=resume 2>/dev/null || true
+    fi
+    wait_idle 60 && exit 0
+    echo "start_slurm.sh: a SLURM cluster answers but its node is not idle: $(sinfo -h -o '%T %E')" >&2
+    exit 4
+fi
 
 if [[ -f /etc/slurm/slurm.conf ]] && ! grep -q '^ClusterName=hmr-test$' /etc/slurm/slurm.conf; then
     echo "start_slurm.sh: /etc/slurm/slurm.conf belongs to another SLURM setup (not ClusterName=hmr-test); not overwriting it" >&2
@@ -85,14 +101,14 @@ if ! pgrep -x munged >/dev/null; then
     pgrep -x munged | head -1 > "$STATE/munged.pid"
 fi
 
-nohup slurmctld -D -i >"$STATE/slurmctld.out" 2>&1 &
+# -c: a fresh controller every start. Recovered state could hold jobs of an earlier, killed run that
+# still "allocate" the only node, so a new job would stay pending for ever.
+rm -rf /var/spool/slurmd/*
+nohup slurmctld -D -c -i >"$STATE/slurmctld.out" 2>&1 &
 echo $! > "$STATE/slurmctld.pid"
 nohup slurmd -D -N localhost >"$STATE/slurmd.out" 2>&1 &
 echo $! > "$STATE/slurmd.pid"
 
-for _ in $(seq 1 60); do
-    if sinfo -h -o %T 2>/dev/null | grep -qE "^(idle|mixed|allocated)"; then exit 0; fi
-    sleep 0.5
-done
+wait_idle 60 && exit 0
 echo "start_slurm.sh: the cluster did not come up; see $STATE/slurmctld.out, $STATE/slurmd.out and /var/log/slurm/" >&2
 exit 4
