@@ -104,7 +104,7 @@ def concat_features(name: str, parts: list[dict], work: Path, seqs: list[str]) -
 def train_and_score(name: str, feats: dict, cfg: dict, work: Path, variant: str, seed: int) -> dict:
     from hmr.eval.evaluate import evaluate_files
     from hmr.model.variants import get_variant
-    from hmr.train.stage import predict_file, train_regressor_files
+    from hmr.train.stage import predict_files, train_regressor_files
 
     v = get_variant(variant)
     res = ROOT / "results" / DATASET
@@ -126,9 +126,9 @@ def train_and_score(name: str, feats: dict, cfg: dict, work: Path, variant: str,
         out = work / "predictions" / name / f"{n}.h5"
         out.parent.mkdir(parents=True, exist_ok=True)
         emb = res / "embedding" / f"{n}.h5"
-        predict_file(str(model), seq(n), str(feats[n]), str(ROOT / BODY), out,
-                     embedding=str(emb) if emb.exists() or v.use_u else None,
-                     dynamics=str(res / "dynamics" / f"{n}.h5") if v.use_d else None)
+        predict_files(str(model), [seq(n)], [str(feats[n])], str(ROOT / BODY), [out],
+                      embeddings=[str(emb)] if emb.exists() or v.use_u else None,
+                      dynamics=[str(res / "dynamics" / f"{n}.h5")] if v.use_d else None)
         preds.append(str(out))
     m = evaluate_files([seq(n) for n in val], preds, str(ROOT / BODY), work / f"val_{name}.csv").iloc[-1]
     return {"pa_mpjpe": m.pa_mpjpe, "mpjpe": m.mpjpe, "orient_err": m.orient_err, "accel_err": m.accel_err,

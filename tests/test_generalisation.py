@@ -130,7 +130,7 @@ def _gt_sequence(path, T, pose, betas):
 def test_baselines_known_answers(tmp_path, embedded_model_path):
     """mean_pose: the constant chordal mean; per_frame: a ridge map recovers poses that are a
     linear function of f_t (up to the ridge's shrinkage)."""
-    from hmr.model.baselines import fit_baseline, load_baseline, predict_baseline_file, save_baseline
+    from hmr.model.baselines import fit_baseline, load_baseline, predict_baseline_files, save_baseline
     from hmr.model.rotations import axis_angle_to_rotmat, rotmat_to_rot6d
 
     rng = np.random.default_rng(0)
@@ -153,7 +153,7 @@ def test_baselines_known_answers(tmp_path, embedded_model_path):
     ridge = fit_baseline("per_frame", seqs, fts)
     save_baseline(tmp_path / "b.npz", ridge)
     out = tmp_path / "pred.h5"
-    pred = predict_baseline_file(tmp_path / "b.npz", seqs[0], embedded_model_path, out, fts[0])
+    pred, = predict_baseline_files(tmp_path / "b.npz", [seqs[0]], embedded_model_path, [out], [fts[0]])
     rec = Rotation.from_rotvec(pred["pose"].reshape(-1, 3))
     gt = Rotation.from_rotvec(pose[0::2].reshape(-1, 3))
     err = np.degrees((rec * gt.inv()).magnitude())

@@ -382,6 +382,26 @@ def test_cli_train_predict_evaluate(stage, embedded_model_path, tmp_path):
                          "joints2d": (T, 24, 2), "sigma": (T, 32), "pelvis_cam": (T, 3)}.items():
             assert f[k].shape == shape, k
         assert "root-relative" in f.attrs["joints3d_frame"]
+        single = f["pose"][:]
+
+    # several sequences in one call (the DAG's predict_tables): each output equals its own call
+    u = files["train_001"]
+    two = [tmp_path / "pred2" / "test_000.h5", tmp_path / "pred2" / "train_001.h5"]
+    assert main(["predict", "--model", str(out), "--sequences", t["sequence"], u["sequence"],
+                 "--features", t["features"], u["features"], "--embeddings", t["embedding"], u["embedding"],
+                 "--dynamics", t["dynamics"], u["dynamics"], "--body-model", str(embedded_model_path),
+                 "--out", *map(str, two)]) == 0
+    with h5py.File(two[0]) as f:
+        np.testing.assert_array_equal(f["pose"][:], single)
+    with h5py.File(two[1]) as f:
+        assert f["pose"].shape == (read_sequence(u["sequence"]).n_frames, 72)
+    # a count mismatch is a one-line error that writes nothing
+    bad = tmp_path / "pred3" / "x.h5"
+    assert main(["predict", "--model", str(out), "--sequences", t["sequence"], u["sequence"],
+                 "--features", t["features"], "--embeddings", t["embedding"], u["embedding"],
+                 "--dynamics", t["dynamics"], u["dynamics"], "--body-model", str(embedded_model_path),
+                 "--out", str(bad), str(bad) + "2"]) == 1
+    assert not bad.exists()
 
     metrics = tmp_path / "metrics" / "full.csv"
     assert main(["evaluate", "--sequences", t["sequence"], "--predictions", str(pred_path),
@@ -418,3 +438,32 @@ def test_bad_stage_file_is_one_line_error_and_no_output(stage, embedded_model_pa
             "--log", str(tmp_path / "l.csv"), "--plot", str(tmp_path / "p.png")]
     assert main(args) == 1
     assert not out.exists()
+
+
+def test_lr_schedule_factors():
+    from hmr.train.schedule import lr_factor
+
+    assert [lr_factor(s, 10, "constant") for s in (0, 5, 9)] == [1.0, 1.0, 1.0]
+    assert lr_factor(0, 10, "cosine", warmup=4) == pytest.approx(0.25)     # linear warm-up
+    assert lr_factor(3, 10, "cosine", warmup=4) == pytest.approx(1.0)
+    assert lr_factor(4, 10, "cosine", warmup=4) == pytest.approx(1.0)      # decay starts at the peak
+    assert lr_factor(7, 10, "cosine", warmup=4) == pytest.approx(0.05 + 0.95 * 0.5)   # half-way
+    assert lr_factor(10, 10, "cosine") == pytest.approx(0.05)              # floor at the end
+    with pytest.raises(ValueError, match="unknown learning-rate schedule"):
+        lr_factor(0, 10, "step")
+
+
+def test_feature_noise_and_schedule_change_training_deterministically(stage, body):
+    """train.feature_noise and train.lr_schedule take effect, and a seed still repeats a run."""
+    emb = _embedder(stage)
+    win = _windows(stage)
+    runs = {}
+    for name, extra in (("plain", {}), ("noise", {"feature_noise": 0.5}), ("noise2", {"feature_noise": 0.5}),
+                        ("cosine", {"lr_schedule": "cosine"})):
+        cfg = _cfg(steps=3)
+        cfg["train"].update(extra)
+        res = train_regressor(win, "full", cfg, body, seed=0, embedder=emb, device="cpu", progress=False)
+        runs[name] = torch.cat([p.detach().flatten() for p in res.model.parameters()])
+    assert torch.equal(runs["noise"], runs["noise2"])
+    assert not torch.equal(runs["plain"], runs["noise"])
+    assert not torch.equal(runs["plain"], runs["cosine"])

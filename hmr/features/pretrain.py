@@ -50,6 +50,7 @@ from hmr.features.pretrain_data import (
 from hmr.features.spin_head import SMPLRegressorHead, mean_params, weak_perspective
 from hmr.io.atomic import atomic_path
 from hmr.model.smpl_torch import BodyModel
+from hmr.train.schedule import lr_factor
 
 log = logging.getLogger(__name__)
 
@@ -175,14 +176,6 @@ def mean_pose_errors(head: SMPLRegressorHead, body: BodyModel, data: CropSet, si
                        np.broadcast_to(x2d.cpu().numpy(), (n, 24, 2)), data, size)
 
 
-def _lr_factor(step: int, warmup: int, total: int, final: float = 0.05) -> float:
-    """Linear warm-up over ``warmup`` steps, then cosine decay to ``final`` x the base rate."""
-    if step < warmup:
-        return (step + 1) / warmup
-    p = (step - warmup) / max(1, total - warmup)
-    return final + (1 - final) * 0.5 * (1 + math.cos(math.pi * min(p, 1.0)))
-
-
 def pretrain_backbone(train_paths: Seq[str | os.PathLike], val_paths: Seq[str | os.PathLike],
                       body_model: str | os.PathLike, params: Mapping[str, Any], seed: int,
                       out: str | os.PathLike, log_csv: str | os.PathLike | None = None,
@@ -229,7 +222,7 @@ def pretrain_backbone(train_paths: Seq[str | os.PathLike], val_paths: Seq[str | 
     weights = {k: float(pp["loss_weights"][k]) for k in LOSS_NAMES}
     opt = torch.optim.AdamW(model.parameters(), lr=float(pp["lr"]), weight_decay=float(pp["weight_decay"]))
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: _lr_factor(s, int(pp.get("warmup_steps", 0)), total))
+        opt, lambda s: lr_factor(s, total, "cosine", int(pp.get("warmup_steps", 0))))
     aug = pp.get("augment", {})
     log_every = max(1, int(pp.get("log_every", 10)))
     val_every = int(pp.get("val_every", 0)) or total

@@ -126,22 +126,28 @@ def predict_baseline(model: dict[str, np.ndarray], body: BodyModel, n_frames: in
     return {"pose": pose.astype(np.float32), "betas": betas.astype(np.float32), "joints3d": j.astype(np.float32)}
 
 
-def predict_baseline_file(model_path: str | os.PathLike, sequence: str | os.PathLike,
-                          body_model: str | os.PathLike, out: str | os.PathLike,
-                          features: str | os.PathLike | None = None) -> dict[str, np.ndarray]:
-    """Predict one sequence with a fitted baseline and write ``out`` (a predictions file)."""
+def predict_baseline_files(model_path: str | os.PathLike, sequences: list, body_model: str | os.PathLike,
+                           outs: list, features: list | None = None) -> list[dict[str, np.ndarray]]:
+    """Predict each sequence with a fitted baseline and write its ``outs`` entry (a predictions
+    file); ``features`` (the per_frame baseline's input) in the order of ``sequences``."""
     from hmr.body.smpl import smpl_layer
     from hmr.io.h5 import read_array
     from hmr.io.sequence import read_sequence
 
     model = load_baseline(model_path)
-    T = read_sequence(sequence).n_frames
-    f = None
-    if str(model["kind"]) == "per_frame":
-        if not features:
-            raise InputError(f"{model_path}: the per_frame baseline needs the sequence's features file")
-        f = read_array(features, "features", shape=(T, None), dtype_kind="f").astype(np.float64)
-    pred = predict_baseline(model, BodyModel(smpl_layer(body_model)), T, f)
-    write_arrays(out, pred, attrs={"variant": f"baseline_{model['kind']}", "model": str(model_path),
-                                   "joints3d_frame": "root-relative (pelvis at origin), camera axes, meters"})
-    return pred
+    per_frame = str(model["kind"]) == "per_frame"
+    if per_frame and (not features or len(features) != len(sequences)):
+        raise InputError(f"{model_path}: the per_frame baseline needs one features file per sequence")
+    if len(outs) != len(sequences):
+        raise InputError(f"{model_path}: {len(outs)} outputs for {len(sequences)} sequences")
+    body = BodyModel(smpl_layer(body_model))
+    preds = []
+    for i, sequence in enumerate(sequences):
+        T = read_sequence(sequence).n_frames
+        f = (read_array(features[i], "features", shape=(T, None), dtype_kind="f").astype(np.float64)
+             if per_frame else None)
+        pred = predict_baseline(model, body, T, f)
+        write_arrays(outs[i], pred, attrs={"variant": f"baseline_{model['kind']}", "model": str(model_path),
+                                           "joints3d_frame": "root-relative (pelvis at origin), camera axes, meters"})
+        preds.append(pred)
+    return preds

@@ -34,13 +34,14 @@ def cmd_train_regressor(args: argparse.Namespace) -> None:
 
 
 def cmd_predict(args: argparse.Namespace) -> None:
-    from hmr.train.stage import predict_file
+    from hmr.train.stage import predict_files
 
     set_torch_threads(args.threads)
-    pred = predict_file(args.model, args.sequence, args.features, args.body_model, args.out,
-                        embedding=args.embedding, dynamics=args.dynamics, save_vertices=args.save_vertices,
-                        device=args.device, config=json.loads(args.params) if args.params else None)
-    log.info("wrote %s: %d frames", args.out, len(pred["pose"]))
+    preds = predict_files(args.model, args.sequence, args.features, args.body_model, args.out,
+                          embeddings=args.embedding, dynamics=args.dynamics, save_vertices=args.save_vertices,
+                          device=args.device, config=json.loads(args.params) if args.params else None)
+    for out, pred in zip(args.out, preds):
+        log.info("wrote %s: %d frames", out, len(pred["pose"]))
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -62,11 +63,12 @@ def cmd_fit_baseline(args: argparse.Namespace) -> None:
 
 
 def cmd_predict_baseline(args: argparse.Namespace) -> None:
-    from hmr.model.baselines import predict_baseline_file
+    from hmr.model.baselines import predict_baseline_files
 
     set_torch_threads(args.threads)
-    pred = predict_baseline_file(args.model, args.sequence, args.body_model, args.out, args.features)
-    log.info("wrote %s: %d frames", args.out, len(pred["pose"]))
+    preds = predict_baseline_files(args.model, args.sequence, args.body_model, args.out, args.features)
+    for out, pred in zip(args.out, preds):
+        log.info("wrote %s: %d frames", out, len(pred["pose"]))
 
 
 def register(add) -> None:
@@ -90,17 +92,18 @@ def register(add) -> None:
                          "refuses --log as an ambiguous abbreviation)")
     sp.add_argument("--plot", required=True, help="loss-curve PNG")
 
-    sp = add("predict", cmd_predict, "per-frame SMPL predictions of one sequence (sliding window)")
+    sp = add("predict", cmd_predict, "per-frame SMPL predictions of sequences (sliding window)")
     sp.add_argument("--model", required=True)
-    sp.add_argument("--sequence", required=True)
-    sp.add_argument("--features", required=True)
-    sp.add_argument("--embedding", default=None, help="embedding file (u_t and the output sigma)")
-    sp.add_argument("--dynamics", default=None)
+    sp.add_argument("--sequence", "--sequences", dest="sequence", nargs="+", required=True)
+    sp.add_argument("--features", nargs="+", required=True, help="features files, same order")
+    sp.add_argument("--embedding", "--embeddings", dest="embedding", nargs="+", default=None,
+                    help="embedding files (u_t and the output sigma), same order")
+    sp.add_argument("--dynamics", nargs="+", default=None, help="dynamics files, same order")
     sp.add_argument("--body-model", required=True)
     sp.add_argument("--save-vertices", action="store_true", help="also store the mesh (float16)")
     sp.add_argument("--params", default=None, help="config section recorded in the output")
     sp.add_argument("--device", default="cpu")
-    sp.add_argument("--out", required=True)
+    sp.add_argument("--out", nargs="+", required=True, help="prediction files, same order")
 
     sp = add("evaluate", cmd_evaluate, "MPJPE, PA-MPJPE, MPVPE, accel error per sequence (CSV)")
     sp.add_argument("--sequences", nargs="+", required=True)
@@ -118,7 +121,7 @@ def register(add) -> None:
 
     sp = add("predict-baseline", cmd_predict_baseline, "per-frame predictions of a fitted baseline")
     sp.add_argument("--model", required=True)
-    sp.add_argument("--sequence", required=True)
-    sp.add_argument("--features", default=None)
+    sp.add_argument("--sequence", "--sequences", dest="sequence", nargs="+", required=True)
+    sp.add_argument("--features", nargs="+", default=None, help="features files, same order (per_frame)")
     sp.add_argument("--body-model", required=True)
-    sp.add_argument("--out", required=True)
+    sp.add_argument("--out", nargs="+", required=True, help="prediction files, same order")

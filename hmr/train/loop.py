@@ -43,6 +43,7 @@ from tqdm import tqdm
 from hmr.distributed import context as D
 from hmr.errors import InputError
 from hmr.model.losses import LOSS_KEYS, regressor_loss
+from hmr.train.schedule import lr_factor
 from hmr.model.network import HMRNetwork, build_network
 from hmr.model.smpl_torch import BodyModel
 from hmr.train.data import BatchSampler, WindowSource
@@ -300,8 +301,15 @@ def train_regressor(windows: WindowSource, variant: str, cfg: dict[str, Any], bo
     frames = 0
     bar = tqdm(range(start, end), desc=f"regressor {variant}", mininterval=2,
                disable=not (progress and ctx.is_main), initial=start, total=steps)
+    base_lr = float(tcfg["lr"])
+    schedule, warmup = str(tcfg.get("lr_schedule", "constant")), int(tcfg.get("warmup_steps", 0))
+    noise = float(tcfg.get("feature_noise", 0.0))
     for step in bar:
+        for group in optimizer.param_groups:
+            group["lr"] = base_lr * lr_factor(step, steps, schedule, warmup)
         batch = to_tensors(windows.batch(sampler.global_batch(step)), device)
+        if noise > 0:   # augmentation: Gaussian noise of `noise` x each channel's training std on f_t
+            batch["feat"] = batch["feat"] + noise * net.encoder.norm_f.std * torch.randn_like(batch["feat"])
         stats = train_step(model, body, batch, optimizer, lcfg, dt, embedder, amp, grad_clip, ctx)
         frames += bs * W
         for k, v in stats.items():

@@ -102,34 +102,46 @@ def write_training_outputs(result: TrainResult, meta: dict[str, Any], out: str |
     log.info("trained %s in %.1f s (final loss %.4g)", meta["variant"], result.seconds, last)
 
 
-def predict_file(model_path: str, sequence: str, features: str, body_model: str, out: str | os.PathLike, *,
-                 embedding: str | None = None, dynamics: str | None = None, save_vertices: bool = False,
-                 batch_windows: int = 64, device: str = "cpu", config: dict[str, Any] | None = None) -> dict:
-    """Predict every frame of one sequence and write ``out`` (see :mod:`hmr.model.predict`)."""
+def predict_files(model_path: str, sequences: list[str], features: list[str], body_model: str,
+                  outs: list[str | os.PathLike], *, embeddings: list[str] | None = None,
+                  dynamics: list[str] | None = None, save_vertices: bool = False, batch_windows: int = 64,
+                  device: str = "cpu", config: dict[str, Any] | None = None) -> list[dict]:
+    """Predict every frame of each sequence and write its ``outs`` entry (see
+    :mod:`hmr.model.predict`); the model and the body model are loaded once for all of them.
+    ``features``, ``embeddings``, ``dynamics`` and ``outs`` are in the order of ``sequences``."""
     from hmr.body.smpl import smpl_layer
     from hmr.model.predict import predict_sequence, write_predictions
     from hmr.model.smpl_torch import BodyModel
     from hmr.train.data import load_sequence_arrays
     from hmr.train.loop import load_model, pick_device
 
+    n = len(sequences)
+    for name, files in (("features", features), ("embeddings", embeddings), ("dynamics", dynamics),
+                        ("outputs", outs)):
+        if files is not None and len(files) != n:
+            raise InputError(f"{model_path}: {len(files)} {name} files for {n} sequences")
     dev = pick_device(device)
     model, meta = load_model(model_path, dev)
     v = model.variant
-    if v.use_u and not embedding:
-        raise InputError(f"{model_path}: variant '{v.name}' needs the sequence's embedding file")
+    if v.use_u and not embeddings:
+        raise InputError(f"{model_path}: variant '{v.name}' needs the sequences' embedding files")
     if v.use_d and not dynamics:
-        raise InputError(f"{model_path}: variant '{v.name}' needs the sequence's dynamics file")
-    seq = load_sequence_arrays(sequence, features, embedding, dynamics if v.use_d else None,
-                               with_targets=False)
-    if seq.features.shape[1] != model.hparams["feat_dim"]:
-        raise InputError(f"{features}: feature size {seq.features.shape[1]}, the model "
-                         f"{model_path} expects {model.hparams['feat_dim']}")
+        raise InputError(f"{model_path}: variant '{v.name}' needs the sequences' dynamics files")
     body = BodyModel(smpl_layer(body_model))
-    pred = predict_sequence(model, body, seq, int(meta.get("window", 16)),
-                            batch_windows=batch_windows, with_vertices=save_vertices, device=dev)
-    attrs = {"variant": v.name, "model": str(model_path), "window": int(meta.get("window", 16)),
-             "crop_scale": seq.crop_scale,
-             "joints3d_frame": "root-relative (pelvis at origin), camera axes, meters",
-             "frame_source": "last position of the window ending at t (first window for t < W-1)"}
-    write_predictions(out, pred, attrs, config=config)
-    return pred
+    window = int(meta.get("window", 16))
+    preds = []
+    for i, sequence in enumerate(sequences):
+        seq = load_sequence_arrays(sequence, features[i], embeddings[i] if embeddings else None,
+                                   dynamics[i] if v.use_d else None, with_targets=False)
+        if seq.features.shape[1] != model.hparams["feat_dim"]:
+            raise InputError(f"{features[i]}: feature size {seq.features.shape[1]}, the model "
+                             f"{model_path} expects {model.hparams['feat_dim']}")
+        pred = predict_sequence(model, body, seq, window, batch_windows=batch_windows,
+                                with_vertices=save_vertices, device=dev)
+        attrs = {"variant": v.name, "model": str(model_path), "window": window,
+                 "crop_scale": seq.crop_scale,
+                 "joints3d_frame": "root-relative (pelvis at origin), camera axes, meters",
+                 "frame_source": "last position of the window ending at t (first window for t < W-1)"}
+        write_predictions(outs[i], pred, attrs, config=config)
+        preds.append(pred)
+    return preds

@@ -547,7 +547,8 @@ def regressor_train_inputs(wc):
 
 def regressor_train_params():
     """The regressor section minus the keys that do not change a trained model."""
-    skip = {"variants", "eval_datasets", "threads", "device", "save_vertices", "seeds", "seeded_variants"}
+    skip = {"variants", "eval_datasets", "threads", "device", "save_vertices", "seeds", "seeded_variants",
+            "train_split_metrics"}
     return json_param({k: v for k, v in config["regressor"].items() if k not in skip})
 
 
@@ -607,3 +608,39 @@ def regressor_train_metric_sequences(dataset):
 def regressor_eval_sequences(dataset):
     """Sequences a metrics table covers: the test split, or every sequence when there is none."""
     return sequence_names(dataset, "test") or sequence_names(dataset)
+
+
+def table_prediction_pairs():
+    """(dataset, seq) of every sequence a table scores: each evaluation dataset's test split (every
+    sequence without one) and its first regressor.train_split_metrics training sequences."""
+    datasets = dict.fromkeys(list(config["regressor"]["eval_datasets"]) + list(report_datasets()))
+    return [(d, s) for d in datasets
+            for s in dict.fromkeys(regressor_eval_sequences(d) + regressor_train_metric_sequences(d))]
+
+
+def table_prediction_outputs(run):
+    """The prediction files of table_prediction_pairs() for one run (a pattern such as "{variant}")."""
+    return [f"results/{d}/predictions/{run}/{s}.h5" for d, s in table_prediction_pairs()]
+
+
+def table_predict_inputs(wc):
+    """Inputs of one run's predictions of every table sequence (rule predict_tables)."""
+    pairs = table_prediction_pairs()
+    inputs = {"model": f"results/models/regressor_{wc.variant}.pt",
+              "sequences": [sequence_file(d, s) for d, s in pairs],
+              "features": [f"results/{d}/features/{s}.h5" for d, s in pairs],
+              "embeddings": [f"results/{d}/embedding/{s}.h5" for d, s in pairs],
+              "body_model": body_model_path()}
+    if regressor_variant(wc.variant).use_d:
+        inputs["dynamics"] = [f"results/{d}/dynamics/{s}.h5" for d, s in pairs]
+    return inputs
+
+
+def table_baseline_inputs(wc):
+    """Inputs of one baseline's predictions of every table sequence (rule predict_baseline_tables)."""
+    pairs = table_prediction_pairs()
+    inputs = {"model": f"results/models/baseline_{wc.kind}.npz",
+              "sequences": [sequence_file(d, s) for d, s in pairs], "body_model": body_model_path()}
+    if wc.kind == "per_frame":
+        inputs["features"] = [f"results/{d}/features/{s}.h5" for d, s in pairs]
+    return inputs

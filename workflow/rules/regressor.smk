@@ -63,6 +63,64 @@ rule predict_regressor:
         " --out {output} > {log} 2>&1"
 
 
+# Every sequence the tables score (test split + the train-split metric sequences), one job per run:
+# the model, body model and torch load once instead of once per sequence. Any other sequence (the
+# demo's, a val sequence) goes through predict_regressor / predict_baseline, one job each.
+if table_prediction_pairs():
+
+    rule predict_tables:
+        input:
+            unpack(table_predict_inputs),
+        output:
+            table_prediction_outputs("{variant}"),
+        log:
+            "logs/regressor/predict/{variant}.log",
+        wildcard_constraints:
+            variant=REGRESSOR_RUN,
+        params:
+            extra=lambda wc, input: regressor_optional_args(input, ("embeddings", "dynamics")),
+            vertices="--save-vertices" if config["regressor"]["save_vertices"] else "",
+            device=config["regressor"]["device"],
+        threads: config["regressor"]["threads"]
+        resources:
+            mem_mb=3000,
+            runtime=30,
+        conda:
+            "../../envs/regressor.yaml"
+        shell:
+            "python -m hmr predict --threads {threads} --model {input.model}"
+            " --sequences {input.sequences} --features {input.features} {params.extra}"
+            " --body-model {input.body_model} {params.vertices} --device {params.device}"
+            " --out {output} > {log} 2>&1"
+
+    rule predict_baseline_tables:
+        input:
+            unpack(table_baseline_inputs),
+        output:
+            table_prediction_outputs("baseline_{kind}"),
+        log:
+            "logs/regressor/predict/baseline_{kind}.log",
+        wildcard_constraints:
+            kind="|".join(BASELINE_KINDS),
+        params:
+            features=lambda wc, input: (
+                f"--features {' '.join(input.features)}" if "features" in input.keys() else ""
+            ),
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=30,
+        conda:
+            "../../envs/regressor.yaml"
+        shell:
+            "python -m hmr predict-baseline --threads {threads} --model {input.model}"
+            " --sequences {input.sequences} {params.features} --body-model {input.body_model}"
+            " --out {output} > {log} 2>&1"
+
+    ruleorder: predict_tables > predict_regressor
+    ruleorder: predict_baseline_tables > predict_baseline
+
+
 rule evaluate_regressor:
     input:
         sequences=lambda wc: [sequence_file(wc.dataset, s) for s in regressor_eval_sequences(wc.dataset)],
