@@ -243,6 +243,22 @@ def _column_scales(s: np.ndarray) -> np.ndarray:
     return np.stack([a, a, one, a, a, one, a * b, a * b, b], 1)
 
 
+def _positive_definite(A: np.ndarray) -> np.ndarray:
+    """(N,) whether each of the (N,k,k) symmetric matrices is positive definite (has a Cholesky
+    factor): one batched factorisation, matrix by matrix only when the batch holds a failure."""
+    try:
+        np.linalg.cholesky(A)
+        return np.ones(len(A), bool)
+    except np.linalg.LinAlgError:
+        ok = np.ones(len(A), bool)
+        for i, a in enumerate(A):
+            try:
+                np.linalg.cholesky(a)
+            except np.linalg.LinAlgError:
+                ok[i] = False
+        return ok
+
+
 def _null_vectors(M: np.ndarray, max_iterations: int = 8, tol: float = 1e-13) -> np.ndarray:
     """(N,9) unit eigenvectors of the smallest eigenvalue of (N,9,9) symmetric PSD matrices.
 
@@ -254,10 +270,8 @@ def _null_vectors(M: np.ndarray, max_iterations: int = 8, tol: float = 1e-13) ->
     smallest eigenvalue), and gives the vector a symmetric eigensolver gives, at a fraction of its
     cost. Pairs where it does not converge within ``max_iterations``, where B - lam I is not
     positive definite, or where the vector's last component is too small for the gauge y_9 = 1
-    are handed to ``np.linalg.eigh``.
+    are handed to ``np.linalg.eigh``. NumPy only: a dynamics job does not load torch.
     """
-    import torch
-
     n = len(M)
     B, b, c = M[:, :8, :8], np.ascontiguousarray(M[:, :8, 8]), M[:, 8, 8]
     tol_abs = tol * np.trace(M, axis1=1, axis2=2)  # the trace: the scale of the eigenvalues
@@ -268,13 +282,13 @@ def _null_vectors(M: np.ndarray, max_iterations: int = 8, tol: float = 1e-13) ->
     for it in range(max_iterations + 1):
         Bt, bt = (B, b) if it == 0 else (B[todo], b[todo])
         lt = lam[todo]
-        L, info = torch.linalg.cholesky_ex(torch.from_numpy(Bt if it == 0 else Bt - lt[:, None, None] * np.eye(8)))
-        yt = torch.cholesky_solve(torch.from_numpy(bt[..., None]), L)[..., 0].numpy()
-        np.negative(yt, out=yt)
+        A = Bt if it == 0 else Bt - lt[:, None, None] * np.eye(8)
+        pd = _positive_definite(A)                    # B - lam I positive definite
+        A = np.where(pd[:, None, None], A, np.eye(8))  # (the others' solutions are not used)
+        yt = -np.linalg.solve(A, bt[..., None])[..., 0]
         with np.errstate(invalid="ignore", over="ignore"):
             f = c[todo] - lt + np.einsum("kj,kj->k", bt, yt)  # the secular function at lam
             step = f / (1.0 + np.einsum("kj,kj->k", yt, yt))  # Newton: -f / f'
-        pd = info.numpy() == 0  # B - lam I positive definite
         conv = pd & (np.abs(step) <= tol_abs[todo])
         y[todo] = yt
         ok[todo] = conv

@@ -16,10 +16,9 @@ import os
 from collections.abc import Mapping
 from collections.abc import Sequence as Seq
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from tqdm import tqdm
 
 from hmr.body.joint_sets import COCO17
@@ -29,6 +28,9 @@ from hmr.io.atomic import atomic_path
 from hmr.io.h5 import H5FormatError, read_array, read_attrs, write_arrays
 from hmr.io.sequence import Sequence, iter_frames, read_sequence
 from hmr.keypoints.pck import pck_hits
+
+if TYPE_CHECKING:       # pandas loads in ~0.4 s: only the PCK table needs it, not every CLI start
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +210,8 @@ def pck_table(sequences: Seq[str | os.PathLike], keypoints: Seq[str | os.PathLik
         rows.append(_pck_row(seq.name, hits, visible))
     if rows:
         rows.append(_pck_row("all", np.concatenate(all_hits), np.concatenate(all_vis)))
+    import pandas as pd
+
     df = pd.DataFrame(rows)
     df.insert(1, "backend", ",".join(sorted(backends)))
     df.insert(2, "alpha", alpha)
