@@ -6,7 +6,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.hmr-installed
 
-.PHONY: install run test lint clean demo-video
+.PHONY: install run test lint clean demo-video blazepose-heavy
 
 install: $(STAMP)
 
@@ -31,6 +31,14 @@ demo-video: videos/demo.mp4
 
 videos/demo.mp4: | install
 	$(BIN)/python -m hmr fetch-demo-video --out $@
+
+# Optional: BlazePose's heavy landmark model (keypoints.mediapipe.model_complexity: 2), taken from the
+# npm package @mediapipe/pose (Apache-2.0) into the installed mediapipe wheel, where mediapipe looks.
+blazepose-heavy: install
+	cd $(VENV) && npm pack --silent @mediapipe/pose@0.5.1675469404 >/dev/null && \
+	  tar xzf mediapipe-pose-0.5.1675469404.tgz package/pose_landmark_heavy.tflite && \
+	  cp package/pose_landmark_heavy.tflite "$$($(abspath $(BIN))/python -c 'from hmr.keypoints.mediapipe_backend import heavy_model_path; print(heavy_model_path())')" && \
+	  rm -rf package mediapipe-pose-0.5.1675469404.tgz
 
 clean:
 	rm -rf results data logs .snakemake

@@ -129,6 +129,18 @@ def test_mediapipe_nothing_found_is_confidence_zero():
     np.testing.assert_allclose(kp[..., :2], np.broadcast_to([60.0, 40.0], (2, 17, 2)))
 
 
+def test_mediapipe_heavy_model_missing_is_one_line_error(tmp_path, monkeypatch):
+    """model_complexity 2 without the heavy model installed: a clear error, no download attempt."""
+    from hmr.keypoints import mediapipe_backend as mb
+
+    with pytest.raises(ValueError, match="model_complexity must be 1 or 2"):
+        mb.MediapipeSettings(model_complexity=0)
+    monkeypatch.setattr(mb, "heavy_model_path", lambda: tmp_path / mb.HEAVY_MODEL)
+    frames = np.full((1, 96, 128, 3), 127, np.uint8)
+    with pytest.raises(InputError, match=r"pose_landmark_heavy.tflite: not installed.*make blazepose-heavy"):
+        mb.detect_mediapipe([frames], None, 128, 96, mb.MediapipeSettings(input="frame", model_complexity=2))
+
+
 # --- ground truth and the simulated detector -------------------------------------------------------
 
 def test_coco17_ground_truth_matches_sequence(tiny_dataset, embedded_model_path):

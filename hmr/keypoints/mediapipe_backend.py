@@ -1,7 +1,9 @@
 """The ``mediapipe`` backend: BlazePose from mediapipe 0.10.21's legacy ``solutions.pose``.
 
-Only ``model_complexity=1`` ships in the wheel (0 and 2 download weights at run time), so that is
-the model. It runs either on the person crop from the sequence's box (square, scaled, resampled
+Only ``model_complexity=1`` ships in the wheel; mediapipe would download the heavy model (2) at
+run time, so ``model_complexity: 2`` needs ``pose_landmark_heavy.tflite`` installed into the wheel
+beforehand (``make blazepose-heavy`` takes it from the npm package ``@mediapipe/pose``); without it
+the run stops with a one-line error instead of reaching for the network. It runs either on the person crop from the sequence's box (square, scaled, resampled
 to ``crop_size``, as :mod:`hmr.features.crop`) or on the full frame (``input``); landmarks are
 mapped back to frame pixels (pixel centres at integer coordinates). Confidence is BlazePose's
 per-landmark ``visibility`` (the legacy API leaves ``presence`` unset). A frame where no person is
@@ -23,9 +25,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from hmr.errors import InputError
 from hmr.features.crop import apply_affine, crop_frames, crop_matrices, invert_affine
 from hmr.keypoints.coco import blazepose_to_coco17
 
@@ -41,10 +45,13 @@ class MediapipeSettings:
     smooth_landmarks: bool = True     # temporal smoothing (tracking mode only)
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
+    model_complexity: int = 1         # 1: the wheel's full model; 2: heavy (install_heavy_model first)
 
     def __post_init__(self) -> None:
         if self.input not in ("crop", "frame"):
             raise ValueError(f"mediapipe input must be 'crop' or 'frame', not {self.input!r}")
+        if self.model_complexity not in (1, 2):
+            raise ValueError(f"mediapipe model_complexity must be 1 or 2, not {self.model_complexity!r}")
 
 
 def _world_landmarks_array(result) -> np.ndarray | None:
@@ -70,13 +77,27 @@ def _landmarks_array(result, width: int, height: int) -> np.ndarray | None:
     return out
 
 
+HEAVY_MODEL = "pose_landmark_heavy.tflite"
+
+
+def heavy_model_path() -> Path:
+    """Where mediapipe looks for the heavy landmark model (inside its installed package)."""
+    import mediapipe
+
+    return Path(mediapipe.__file__).parent / "modules" / "pose_landmark" / HEAVY_MODEL
+
+
 @contextlib.contextmanager
 def blazepose(settings: MediapipeSettings) -> Iterator[object]:
     """A BlazePose tracker (``mediapipe.solutions.pose.Pose``), closed on exit."""
     import mediapipe as mp
 
+    if settings.model_complexity == 2 and not heavy_model_path().exists():
+        raise InputError(f"{heavy_model_path()}: not installed (keypoints.mediapipe.model_complexity: 2); "
+                         "run `make blazepose-heavy` (npm pack @mediapipe/pose) or use model_complexity: 1")
+
     pose = mp.solutions.pose.Pose(
-        static_image_mode=settings.static_image_mode, model_complexity=1,
+        static_image_mode=settings.static_image_mode, model_complexity=settings.model_complexity,
         smooth_landmarks=settings.smooth_landmarks, enable_segmentation=False,
         min_detection_confidence=settings.min_detection_confidence,
         min_tracking_confidence=settings.min_tracking_confidence)
