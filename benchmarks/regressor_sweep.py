@@ -1,0 +1,108 @@
+"""Regressor settings compared on the val split: how the defaults of ``regressor.model`` /
+``regressor.train`` and the number of training sequences were chosen (decisions on val, claims on
+test).
+
+Each try trains the ``--variant`` (default ``full``) on the first N training sequences of a finished
+default DAG (its ``data/`` and ``results/<dataset>/{features,embedding,dynamics}``; the val split's
+embedding and dynamics files are made with ``snakemake results/<dataset>/embedding/val_000.h5 ...``
+if missing) with the config's ``regressor`` section plus the try's overrides, predicts the val split
+and scores it. One process, one torch thread: two sweeps may run side by side on two cores.
+
+    python benchmarks/regressor_sweep.py [--tries base cosine gru128 ...] [--work /tmp/regressor_sweep]
+
+Prints a table (and writes ``--out`` Markdown / ``--out-csv``). Try names and their overrides are in
+``TRIES`` below; ``train_seqs`` None = every training sequence.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+import ft_sources  # noqa: E402
+from hmr.cli import set_torch_threads  # noqa: E402
+
+# name: (overrides of the regressor section, number of training sequences or None for all)
+OLD = {"train": {"lr_schedule": "constant"}, "model": {"gru_hidden": 256}}   # the defaults before
+TRIES: dict[str, tuple[dict, int | None]] = {
+    "base": (OLD, None),
+    "noise0.3": ({"train": {"lr_schedule": "constant", "feature_noise": 0.3}, "model": {"gru_hidden": 256}}, None),
+    "cosine": ({"train": {"lr_schedule": "cosine"}, "model": {"gru_hidden": 256}}, None),
+    "cosine+noise0.3+dropout0.3": ({"train": {"lr_schedule": "cosine", "feature_noise": 0.3},
+                                    "model": {"gru_hidden": 256, "dropout": 0.3}}, None),
+    "cosine+1000steps": ({"train": {"lr_schedule": "cosine", "steps": 1000}, "model": {"gru_hidden": 256}}, None),
+    "cosine+gru64": ({"train": {"lr_schedule": "cosine"}, "model": {"gru_hidden": 64}}, None),
+    "cosine+gru128": ({"train": {"lr_schedule": "cosine"}, "model": {"gru_hidden": 128}}, None),
+    "cosine+gru128+mlp256": ({"train": {"lr_schedule": "cosine"},
+                              "model": {"gru_hidden": 128, "regressor_hidden": 256}}, None),
+    "cosine+gru128+1000steps": ({"train": {"lr_schedule": "cosine", "steps": 1000},
+                                 "model": {"gru_hidden": 128}}, None),
+    "cosine+gru128, 32 seqs": ({"train": {"lr_schedule": "cosine"}, "model": {"gru_hidden": 128}}, 32),
+    "cosine+gru128, 64 seqs": ({"train": {"lr_schedule": "cosine"}, "model": {"gru_hidden": 128}}, 64),
+}
+
+
+def merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        out[k] = merge(out[k], v) if isinstance(v, dict) else v
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", default=str(REPO / "config.yaml"))
+    ap.add_argument("--root", default=str(REPO), help="the DAG's working directory")
+    ap.add_argument("--dataset", default="synthetic")
+    ap.add_argument("--tries", nargs="+", default=list(TRIES), choices=list(TRIES))
+    ap.add_argument("--variant", default="full")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--work", default="/tmp/regressor_sweep")
+    ap.add_argument("--out", default=None, help="Markdown table")
+    ap.add_argument("--out-csv", default=None)
+    args = ap.parse_args()
+    set_torch_threads(args.threads)
+    F = ft_sources
+    F.ROOT, F.DATASET, F.BODY, F.VAL_LOG = Path(args.root), args.dataset, "results/body_model/anny_smpl.pkl", True
+    cfg = yaml.safe_load(open(args.config))
+    all_names = F.names
+    rows = []
+    for name in args.tries:
+        over, n_train = TRIES[name]
+        run_cfg = copy.deepcopy(cfg)
+        run_cfg["regressor"] = merge(cfg["regressor"], over)
+        F.names = (lambda root, split, n=n_train: all_names(root, split)[:n] if split == "train" else all_names(root, split))
+        seqs = F.names(F.ROOT, "train") + F.names(F.ROOT, "val")
+        feats = {n: F.ROOT / "results" / args.dataset / "features" / f"{n}.h5" for n in seqs}
+        work = Path(args.work)
+        work.mkdir(parents=True, exist_ok=True)
+        tag = name.replace(" ", "").replace(",", "_").replace("+", "_")
+        r = F.train_and_score(tag, feats, run_cfg, work, args.variant, int(cfg["seed"]))
+        r.update(name=name, train_seqs=len(F.names(F.ROOT, "train")), overrides=json.dumps(over))
+        rows.append(r)
+        print(json.dumps(r), flush=True)
+    F.names = all_names
+    df = pd.DataFrame(rows)[["name", "train_seqs", "pa_mpjpe", "mpjpe", "orient_err", "accel_err", "train_s"]]
+    print(df.to_string(index=False, float_format=lambda x: f"{x:.1f}"))
+    if args.out_csv:
+        df.to_csv(args.out_csv, index=False, float_format="%.3f")
+    if args.out:
+        lines = ["| try | training sequences | PA-MPJPE | MPJPE | Orient (°) | Accel | training (s) |",
+                 "|:---|---:|---:|---:|---:|---:|---:|"]
+        lines += [f"| {r.name} | {r.train_seqs} | {r.pa_mpjpe:.1f} | {r.mpjpe:.1f} | {r.orient_err:.1f} | "
+                  f"{r.accel_err:.1f} | {r.train_s:.0f} |" for r in df.itertuples()]
+        Path(args.out).write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
