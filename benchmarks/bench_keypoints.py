@@ -2,7 +2,9 @@
 
 A measurement script, not a test. Times the whole stage per sequence (reading and streaming
 frames, cropping, inference, mapping back), after one warm-up run; mmpose is reported as
-unavailable unless its optional extra is installed (with a model config and checkpoint set).
+unavailable unless its optional extra is installed (`make mmpose`); without a model config and
+checkpoint in the config it times HRNet-W48 (256x192, the config in mmpose's wheel) with random
+weights, which costs what the trained network costs (timing only; the keypoints are meaningless).
 
     .venv/bin/python benchmarks/bench_keypoints.py [--sequence data/synthetic/test_000.h5]
 """
@@ -21,6 +23,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from hmr.errors import InputError
 from hmr.io.sequence import read_sequence
 from hmr.keypoints.stage import BACKENDS, detect_sequence
+
+
+def hrnet_random_fps(sequence: str, repeats: int) -> float:
+    """Frames/s of the mmpose backend's HRNet-W48 (random weights) on a sequence's frames and boxes."""
+    import mmpose
+
+    from hmr.keypoints.mmpose_backend import MMPoseDetector
+
+    config = next((Path(mmpose.__file__).parent / ".mim" / "configs").glob(
+        "body_2d_keypoint/topdown_heatmap/coco/td-hm_hrnet-w48_8xb32-210e_coco-256x192.py"))
+    det = MMPoseDetector(config, None, need_checkpoint=False)
+    seq = read_sequence(sequence, load_frames=True)
+    det.detect(seq.frames[:2], seq.bbox[:2])                    # warm-up
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        det.detect(seq.frames, seq.bbox)
+    return repeats * seq.n_frames / (time.perf_counter() - t0)
 
 
 def main() -> None:
@@ -53,6 +72,11 @@ def main() -> None:
                 from hmr.keypoints.mmpose_backend import import_mmpose_apis
 
                 import_mmpose_apis()
+            if backend == "mmpose" and not (kp_cfg["mmpose"].get("config") and kp_cfg["mmpose"].get("checkpoint")):
+                fps = f"{hrnet_random_fps(args.sequence, args.repeats):.1f}"
+                shown = {"model": "HRNet-W48 256x192 from mmpose's wheel config, RANDOM weights (timing only)"}
+                print(f"| {backend} | {shown} | {fps} |", flush=True)
+                continue
             detect_sequence(args.sequence, backend, kp_cfg, seed=cfg["seed"], body_model=args.body_model)
             t0 = time.perf_counter()
             for _ in range(args.repeats):

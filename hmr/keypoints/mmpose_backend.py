@@ -3,11 +3,15 @@
 An optional extra, imported only when used: mmpose 1.x (``mmpose.apis.init_model`` and
 ``inference_topdown``) needs mmengine, mmdet 3.x and a full mmcv 2.1 with its compiled ops
 (``mmcv._ext``), which OpenMMLab does not publish as wheels for this platform on PyPI (a source
-build takes about 30 minutes on 2 cores)::
+build takes 12-30 minutes on 2 cores). ``make mmpose`` installs the stack from a prebuilt mmcv wheel
+(``../shared/wheels/``, or ``MMCV_WHEEL=...``), without letting pip replace numpy or OpenCV.
 
-    pip install "setuptools<81" wheel six && pip install --no-build-isolation chumpy
-    MMCV_WITH_OPS=1 FORCE_CUDA=0 pip install --no-build-isolation mmcv==2.1.0
-    pip install mmengine mmdet==3.3.0 mmpose==1.3.2
+Decoding (mmpose's ``MSRAHeatmap``, HRNet-W48 256x192): the box is padded by 1.25 and widened to
+the model's 3:4 aspect, resampled to 192x256, and each joint is the maximum of a 48x64 heatmap
+(4-pixel cells, a quarter-cell refinement), so a located joint lies inside the padded box. A
+heatmap with no positive value has no maximum: mmpose then reports cell -1 (one cell outside the
+box) with score 0; such joints are put at the box centre with confidence 0 here, as the
+mediapipe backend does for a frame without a person.
 
 The model config (an mmpose ``.py`` config, e.g. ``td-hm_hrnet-w48_8xb32-210e_coco-256x192.py``)
 and checkpoint come from ``keypoints.mmpose`` in the config; no weights are downloaded. mmpose's
@@ -25,7 +29,7 @@ import numpy as np
 
 from hmr.errors import InputError
 
-INSTALL_HINT = "install the optional extra (see hmr/keypoints/mmpose_backend.py)"
+INSTALL_HINT = "run `make mmpose` (see README, 2D keypoints)"
 
 
 class MMPoseUnavailable(InputError):
@@ -96,8 +100,9 @@ class MMPoseDetector:
             inst = samples[0].pred_instances
             kp = np.asarray(inst.keypoints, np.float64).reshape(-1, 17, 2)[0]
             score = np.asarray(inst.keypoint_scores, np.float64).reshape(-1, 17)[0]
-            out[i, :, :2] = kp
-            out[i, :, 2] = np.clip(score, 0.0, 1.0)
+            found = score > 0                 # no positive heatmap value: mmpose's cell -1
+            out[i, :, :2] = np.where(found[:, None], kp, bbox[i, :2])
+            out[i, :, 2] = np.where(found, np.clip(score, 0.0, 1.0), 0.0)
         return out
 
     def detect_stream(self, batches: Iterable[np.ndarray], bbox: np.ndarray,
