@@ -44,13 +44,18 @@ pytestmark = pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason(
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     state = tmp_path_factory.mktemp("slurm_state")
-    run = subprocess.run(["bash", str(START), str(state)], capture_output=True, text=True, timeout=300)
+    # OMP_NUM_THREADS=1 as the test suite sets it: the node must still get every CPU (CI's jobs
+    # once stayed pending for ever on a 1-CPU node, because nproc honours that variable)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    run = subprocess.run(["bash", str(START), str(state)], capture_output=True, text=True, timeout=300, env=env)
     if run.returncode == 3:  # apt-get could not reach the Debian mirror: not our code's fault
         pytest.skip(f"could not install SLURM: {run.stderr.strip()}")
     if run.returncode == 5:  # a real SLURM installation's config: left alone
         pytest.skip(run.stderr.strip())
     assert run.returncode == 0, run.stderr
     assert shutil.which("sbatch")
+    cpus = subprocess.run(["sinfo", "-h", "-N", "-o", "%c"], capture_output=True, text=True, timeout=30).stdout
+    assert int(cpus.split()[0]) == len(os.sched_getaffinity(0)), f"the test node has {cpus.strip()} CPUs"
     yield state
     subprocess.run(["bash", str(START), "--stop", str(state)], timeout=60)
 

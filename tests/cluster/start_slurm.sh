@@ -56,7 +56,9 @@ if [[ -f /etc/slurm/slurm.conf ]] && ! grep -q '^ClusterName=hmr-test$' /etc/slu
     exit 5
 fi
 
-CPUS=$(nproc)
+# nproc honours OMP_NUM_THREADS (the test suite sets it to 1): a node of 1 CPU could never run
+# a 2-thread rule, whose job would stay pending for ever
+CPUS=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
 MEM=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 1024 ))
 mkdir -p /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm /run/munge
 cat > /etc/slurm/slurm.conf <<CONF
