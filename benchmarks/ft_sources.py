@@ -135,6 +135,16 @@ def train_and_score(name: str, feats: dict, cfg: dict, work: Path, variant: str,
             "train_s": seconds}
 
 
+def write_table(df: pd.DataFrame, out: str | None, out_csv: str | None, header: str, row) -> None:
+    """Print ``df``; write it as CSV to ``out_csv`` and as Markdown to ``out`` (``header`` lines, then
+    ``row(r)`` per row), each when given."""
+    print(df.to_string(index=False, float_format=lambda x: f"{x:.1f}"))
+    if out_csv:
+        df.to_csv(out_csv, index=False, float_format="%.3f")
+    if out:
+        Path(out).write_text("\n".join([header] + [row(r) for r in df.itertuples()]) + "\n")
+
+
 def main() -> None:
     global ROOT, DATASET, BODY, VAL_LOG
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -184,15 +194,11 @@ def main() -> None:
         print(json.dumps(r), flush=True)
     df = pd.DataFrame(rows)[["source", "dim", "pa_mpjpe", "mpjpe", "orient_err", "accel_err", "pretrain_s",
                              "ms_per_frame", "train_s"]]
-    print(df.to_string(index=False, float_format=lambda x: f"{x:.1f}"))
-    if args.out_csv:
-        df.to_csv(args.out_csv, index=False, float_format="%.3f")
-    if args.out:
-        lines = ["| f_t source | D | PA-MPJPE | MPJPE | Orient (°) | Accel | backbone pretraining (s) | f_t ms/frame | regressor training (s) |",
-                 "|:---|---:|---:|---:|---:|---:|---:|---:|---:|"]
-        lines += [f"| `{r.source}` | {r.dim} | {r.pa_mpjpe:.1f} | {r.mpjpe:.1f} | {r.orient_err:.1f} | {r.accel_err:.1f} | "
-                  f"{r.pretrain_s:.0f} | {r.ms_per_frame:.1f} | {r.train_s:.0f} |" for r in df.itertuples()]
-        Path(args.out).write_text("\n".join(lines) + "\n")
+    write_table(df, args.out, args.out_csv,
+                "| f_t source | D | PA-MPJPE | MPJPE | Orient (°) | Accel | backbone pretraining (s) | f_t ms/frame "
+                "| regressor training (s) |\n|:---|---:|---:|---:|---:|---:|---:|---:|---:|",
+                lambda r: f"| `{r.source}` | {r.dim} | {r.pa_mpjpe:.1f} | {r.mpjpe:.1f} | {r.orient_err:.1f} | "
+                          f"{r.accel_err:.1f} | {r.pretrain_s:.0f} | {r.ms_per_frame:.1f} | {r.train_s:.0f} |")
 
 
 if __name__ == "__main__":

@@ -93,16 +93,11 @@ def main() -> None:
         print(json.dumps(r), flush=True)
     F.names = all_names
     df = pd.DataFrame(rows)[["name", "train_seqs", "pa_mpjpe", "mpjpe", "orient_err", "accel_err", "train_s"]]
-    print(df.to_string(index=False, float_format=lambda x: f"{x:.1f}"))
-    if args.out_csv:
-        df.to_csv(args.out_csv, index=False, float_format="%.3f")
-    if args.out:
-        lines = ["| try | training sequences | PA-MPJPE | MPJPE | Orient (°) | Accel | training (s) |",
-                 "|:---|---:|---:|---:|---:|---:|---:|"]
-        lines += [f"| {r.name} | {r.train_seqs} | {r.pa_mpjpe:.1f} | {r.mpjpe:.1f} | {r.orient_err:.1f} | "
-                  f"{r.accel_err:.1f} | {r.train_s:.0f} |" for r in df.itertuples()]
-        Path(args.out).write_text("\n".join(lines) + "\n")
-
+    F.write_table(df, args.out, args.out_csv,
+                  "| try | training sequences | PA-MPJPE | MPJPE | Orient (°) | Accel | training (s) |\n"
+                  "|:---|---:|---:|---:|---:|---:|---:|",
+                  lambda r: f"| {r.name} | {r.train_seqs} | {r.pa_mpjpe:.1f} | {r.mpjpe:.1f} | {r.orient_err:.1f} | "
+                            f"{r.accel_err:.1f} | {r.train_s:.0f} |")
 
 if __name__ == "__main__":
     main()
