@@ -3,9 +3,8 @@
 test).
 
 Each try trains the ``--variant`` (default ``full``) on the first N training sequences of a finished
-default DAG (its ``data/`` and ``results/<dataset>/{features,embedding,dynamics}``; the val split's
-embedding and dynamics files are made with ``snakemake results/<dataset>/embedding/val_000.h5 ...``
-if missing) with the config's ``regressor`` section plus the try's overrides, predicts the val split
+default DAG (its ``data/`` and ``results/<dataset>/{features,embedding,dynamics}``; the default
+target does not make the val split's, so the script names the ``snakemake`` command that does) with the config's ``regressor`` section plus the try's overrides, predicts the val split
 and scores it. One process, one torch thread: two sweeps may run side by side on two cores.
 
     python benchmarks/regressor_sweep.py [--tries base cosine gru128 ...] [--work /tmp/regressor_sweep]
@@ -76,6 +75,12 @@ def main() -> None:
     F.ROOT, F.DATASET, F.BODY, F.VAL_LOG = Path(args.root), args.dataset, "results/body_model/anny_smpl.pkl", True
     cfg = yaml.safe_load(open(args.config))
     all_names = F.names
+    missing = [f"results/{args.dataset}/{stage}/{n}.h5" for n in all_names(F.ROOT, "val")
+               for stage in ("features", "embedding", "dynamics")
+               if not (F.ROOT / "results" / args.dataset / stage / f"{n}.h5").exists()]
+    if missing:
+        raise SystemExit(f"{len(missing)} val-split stage files missing; make them first: "
+                         f"snakemake --cores all {' '.join(missing)}")
     rows = []
     for name in args.tries:
         over, n_train = TRIES[name]
