@@ -3,10 +3,11 @@
 Only ``model_complexity=1`` ships in the wheel; mediapipe would download the heavy model (2) at
 run time, so ``model_complexity: 2`` needs ``pose_landmark_heavy.tflite`` installed into the wheel
 beforehand (``make blazepose-heavy`` takes it from the npm package ``@mediapipe/pose``); without it
-the run stops with a one-line error instead of reaching for the network. It runs either on the person crop from the sequence's box (square, scaled, resampled
-to ``crop_size``, as :mod:`hmr.features.crop`) or on the full frame (``input``); landmarks are
-mapped back to frame pixels (pixel centres at integer coordinates). Confidence is BlazePose's
-per-landmark ``visibility`` (the legacy API leaves ``presence`` unset). A frame where no person is
+the run stops with a one-line error instead of reaching for the network. It runs either on the
+person crop from the sequence's box (square, scaled, resampled to ``crop_size``, as
+:mod:`hmr.features.crop`) or on the full frame (``input``); landmarks are mapped back to frame
+pixels (pixel centres at integer coordinates). Confidence is BlazePose's per-landmark
+``visibility`` (the legacy API leaves ``presence`` unset). A frame where no person is
 found gives confidence 0 for all 17 joints at the box centre (or the image centre).
 
 Besides the COCO-17 keypoints, :func:`detect_mediapipe` keeps BlazePose's own outputs: all 33
@@ -45,7 +46,7 @@ class MediapipeSettings:
     smooth_landmarks: bool = True     # temporal smoothing (tracking mode only)
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
-    model_complexity: int = 1         # 1: the wheel's full model; 2: heavy (install_heavy_model first)
+    model_complexity: int = 1         # 1: the wheel's full model; 2: heavy (`make blazepose-heavy` first)
 
     def __post_init__(self) -> None:
         if self.input not in ("crop", "frame"):

@@ -43,10 +43,10 @@ from tqdm import tqdm
 from hmr.distributed import context as D
 from hmr.errors import InputError
 from hmr.model.losses import LOSS_KEYS, regressor_loss
-from hmr.train.schedule import lr_factor
 from hmr.model.network import HMRNetwork, build_network
 from hmr.model.smpl_torch import BodyModel
 from hmr.train.data import BatchSampler, WindowSource
+from hmr.train.schedule import lr_factor
 
 log = logging.getLogger(__name__)
 

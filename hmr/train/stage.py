@@ -115,11 +115,6 @@ def predict_files(model_path: str, sequences: list[str], features: list[str], bo
     from hmr.train.data import load_sequence_arrays
     from hmr.train.loop import load_model, pick_device
 
-    n = len(sequences)
-    for name, files in (("features", features), ("embeddings", embeddings), ("dynamics", dynamics),
-                        ("outputs", outs)):
-        if files is not None and len(files) != n:
-            raise InputError(f"{model_path}: {len(files)} {name} files for {n} sequences")
     dev = pick_device(device)
     model, meta = load_model(model_path, dev)
     v = model.variant
@@ -127,21 +122,27 @@ def predict_files(model_path: str, sequences: list[str], features: list[str], bo
         raise InputError(f"{model_path}: variant '{v.name}' needs the sequences' embedding files")
     if v.use_d and not dynamics:
         raise InputError(f"{model_path}: variant '{v.name}' needs the sequences' dynamics files")
+    n = len(sequences)
+    features, embeddings, outs = _aligned("features", features, n), _aligned("embeddings", embeddings, n), \
+        _aligned("out", outs, n)
+    dynamics = _aligned("dynamics", dynamics if v.use_d else None, n)
+    # every input is read and checked before the first output is written
+    seqs = [load_sequence_arrays(*paths, with_targets=False)
+            for paths in zip(sequences, features, embeddings, dynamics)]
+    for seq, feats in zip(seqs, features):
+        if seq.features.shape[1] != model.hparams["feat_dim"]:
+            raise InputError(f"{feats}: feature size {seq.features.shape[1]}, the model "
+                             f"{model_path} expects {model.hparams['feat_dim']}")
     body = BodyModel(smpl_layer(body_model))
     window = int(meta.get("window", 16))
     preds = []
-    for i, sequence in enumerate(sequences):
-        seq = load_sequence_arrays(sequence, features[i], embeddings[i] if embeddings else None,
-                                   dynamics[i] if v.use_d else None, with_targets=False)
-        if seq.features.shape[1] != model.hparams["feat_dim"]:
-            raise InputError(f"{features[i]}: feature size {seq.features.shape[1]}, the model "
-                             f"{model_path} expects {model.hparams['feat_dim']}")
+    for seq, out in zip(seqs, outs):
         pred = predict_sequence(model, body, seq, window, batch_windows=batch_windows,
                                 with_vertices=save_vertices, device=dev)
         attrs = {"variant": v.name, "model": str(model_path), "window": window,
                  "crop_scale": seq.crop_scale,
                  "joints3d_frame": "root-relative (pelvis at origin), camera axes, meters",
                  "frame_source": "last position of the window ending at t (first window for t < W-1)"}
-        write_predictions(outs[i], pred, attrs, config=config)
+        write_predictions(out, pred, attrs, config=config)
         preds.append(pred)
     return preds

@@ -564,19 +564,22 @@ def regressor_optional_args(input, names):
     return " ".join(args)
 
 
-def regressor_predict_inputs(wc):
-    v = regressor_variant(wc.variant)
-    inputs = {
-        "model": f"results/models/regressor_{wc.variant}.pt",
-        "sequence": sequence_file(wc.dataset, wc.seq),
-        "features": f"results/{wc.dataset}/features/{wc.seq}.h5",
-        # sigma of the input pose is every variant's per-frame uncertainty output (u_t for some)
-        "embedding": f"results/{wc.dataset}/embedding/{wc.seq}.h5",
-        "body_model": body_model_path(),
-    }
-    if v.use_d:
-        inputs["dynamics"] = f"results/{wc.dataset}/dynamics/{wc.seq}.h5"
+def predict_inputs(run, pairs):
+    """Inputs of one run's predictions of the (dataset, seq) pairs (rules predict_regressor and
+    predict_tables): the model, and per sequence its file, features and embedding (sigma of the
+    input pose is every variant's per-frame uncertainty output; u_t for some), plus d_t if used."""
+    inputs = {"model": f"results/models/regressor_{run}.pt",
+              "sequences": [sequence_file(d, s) for d, s in pairs],
+              "features": [f"results/{d}/features/{s}.h5" for d, s in pairs],
+              "embeddings": [f"results/{d}/embedding/{s}.h5" for d, s in pairs],
+              "body_model": body_model_path()}
+    if regressor_variant(run).use_d:
+        inputs["dynamics"] = [f"results/{d}/dynamics/{s}.h5" for d, s in pairs]
     return inputs
+
+
+def regressor_predict_inputs(wc):
+    return predict_inputs(wc.variant, [(wc.dataset, wc.seq)])
 
 
 from hmr.model.baselines import KINDS as BASELINE_KINDS
@@ -592,12 +595,18 @@ def baseline_fit_inputs(wc):
     return inputs
 
 
-def baseline_predict_inputs(wc):
-    inputs = {"model": f"results/models/baseline_{wc.kind}.npz",
-              "sequence": sequence_file(wc.dataset, wc.seq), "body_model": body_model_path()}
-    if wc.kind == "per_frame":
-        inputs["features"] = f"results/{wc.dataset}/features/{wc.seq}.h5"
+def baseline_inputs(kind, pairs):
+    """Inputs of one baseline's predictions of the (dataset, seq) pairs (rules predict_baseline and
+    predict_baseline_tables): the fitted model, the sequences, their features for per_frame."""
+    inputs = {"model": f"results/models/baseline_{kind}.npz",
+              "sequences": [sequence_file(d, s) for d, s in pairs], "body_model": body_model_path()}
+    if kind == "per_frame":
+        inputs["features"] = [f"results/{d}/features/{s}.h5" for d, s in pairs]
     return inputs
+
+
+def baseline_predict_inputs(wc):
+    return baseline_inputs(wc.kind, [(wc.dataset, wc.seq)])
 
 
 def regressor_train_metric_sequences(dataset):
@@ -625,22 +634,9 @@ def table_prediction_outputs(run):
 
 def table_predict_inputs(wc):
     """Inputs of one run's predictions of every table sequence (rule predict_tables)."""
-    pairs = table_prediction_pairs()
-    inputs = {"model": f"results/models/regressor_{wc.variant}.pt",
-              "sequences": [sequence_file(d, s) for d, s in pairs],
-              "features": [f"results/{d}/features/{s}.h5" for d, s in pairs],
-              "embeddings": [f"results/{d}/embedding/{s}.h5" for d, s in pairs],
-              "body_model": body_model_path()}
-    if regressor_variant(wc.variant).use_d:
-        inputs["dynamics"] = [f"results/{d}/dynamics/{s}.h5" for d, s in pairs]
-    return inputs
+    return predict_inputs(wc.variant, table_prediction_pairs())
 
 
 def table_baseline_inputs(wc):
     """Inputs of one baseline's predictions of every table sequence (rule predict_baseline_tables)."""
-    pairs = table_prediction_pairs()
-    inputs = {"model": f"results/models/baseline_{wc.kind}.npz",
-              "sequences": [sequence_file(d, s) for d, s in pairs], "body_model": body_model_path()}
-    if wc.kind == "per_frame":
-        inputs["features"] = [f"results/{d}/features/{s}.h5" for d, s in pairs]
-    return inputs
+    return baseline_inputs(wc.kind, table_prediction_pairs())

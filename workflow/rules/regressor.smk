@@ -2,6 +2,21 @@
 # trained on the train split's stage files, stride-1 sliding-window predictions per sequence, and
 # MPJPE / PA-MPJPE / MPVPE / acceleration error per sequence of the evaluation datasets' test split.
 
+# One command per kind of prediction, for one sequence (predict_regressor, predict_baseline) or
+# for every table sequence (predict_tables, predict_baseline_tables): the inputs are lists.
+PREDICT_SHELL = (
+    "python -m hmr predict --threads {threads} --model {input.model}"
+    " --sequences {input.sequences} --features {input.features} {params.extra}"
+    " --body-model {input.body_model} {params.vertices} --device {params.device}"
+    " --out {output} > {log} 2>&1"
+)
+PREDICT_BASELINE_SHELL = (
+    "python -m hmr predict-baseline --threads {threads} --model {input.model}"
+    " --sequences {input.sequences} {params.features} --body-model {input.body_model}"
+    " --out {output} > {log} 2>&1"
+)
+
+
 rule train_regressor:
     input:
         unpack(regressor_train_inputs),
@@ -47,7 +62,7 @@ rule predict_regressor:
     wildcard_constraints:
         variant=REGRESSOR_RUN,
     params:
-        extra=lambda wc, input: regressor_optional_args(input, ("dynamics",)),
+        extra=lambda wc, input: regressor_optional_args(input, ("embeddings", "dynamics")),
         vertices="--save-vertices" if config["regressor"]["save_vertices"] else "",
         device=config["regressor"]["device"],
     threads: config["regressor"]["threads"]
@@ -57,10 +72,7 @@ rule predict_regressor:
     conda:
         "../../envs/regressor.yaml"
     shell:
-        "python -m hmr predict --threads {threads} --model {input.model}"
-        " --sequence {input.sequence} --features {input.features} --embedding {input.embedding}"
-        " {params.extra} --body-model {input.body_model} {params.vertices} --device {params.device}"
-        " --out {output} > {log} 2>&1"
+        PREDICT_SHELL
 
 
 # Every sequence the tables score (test split + the train-split metric sequences), one job per run:
@@ -88,10 +100,7 @@ if table_prediction_pairs():
         conda:
             "../../envs/regressor.yaml"
         shell:
-            "python -m hmr predict --threads {threads} --model {input.model}"
-            " --sequences {input.sequences} --features {input.features} {params.extra}"
-            " --body-model {input.body_model} {params.vertices} --device {params.device}"
-            " --out {output} > {log} 2>&1"
+            PREDICT_SHELL
 
     rule predict_baseline_tables:
         input:
@@ -113,9 +122,7 @@ if table_prediction_pairs():
         conda:
             "../../envs/regressor.yaml"
         shell:
-            "python -m hmr predict-baseline --threads {threads} --model {input.model}"
-            " --sequences {input.sequences} {params.features} --body-model {input.body_model}"
-            " --out {output} > {log} 2>&1"
+            PREDICT_BASELINE_SHELL
 
     ruleorder: predict_tables > predict_regressor
     ruleorder: predict_baseline_tables > predict_baseline
@@ -212,7 +219,9 @@ rule predict_baseline:
     wildcard_constraints:
         kind="|".join(BASELINE_KINDS),
     params:
-        features=lambda wc, input: f"--features {input.features}" if "features" in input.keys() else "",
+        features=lambda wc, input: (
+            f"--features {' '.join(input.features)}" if "features" in input.keys() else ""
+        ),
     threads: 1
     resources:
         mem_mb=2000,
@@ -220,6 +229,4 @@ rule predict_baseline:
     conda:
         "../../envs/regressor.yaml"
     shell:
-        "python -m hmr predict-baseline --threads {threads} --model {input.model}"
-        " --sequence {input.sequence} {params.features} --body-model {input.body_model}"
-        " --out {output} > {log} 2>&1"
+        PREDICT_BASELINE_SHELL
