@@ -140,14 +140,15 @@ def predict_baseline_files(model_path: str | os.PathLike, sequences: list, body_
         raise InputError(f"{model_path}: the per_frame baseline needs one features file per sequence")
     if len(outs) != len(sequences):
         raise InputError(f"{model_path}: {len(outs)} outputs for {len(sequences)} sequences")
+    # every input is read and checked before the first output is written
+    lengths = [read_sequence(sequence).n_frames for sequence in sequences]
+    feats = [read_array(features[i], "features", shape=(T, None), dtype_kind="f").astype(np.float64)
+             if per_frame else None for i, T in enumerate(lengths)]
     body = BodyModel(smpl_layer(body_model))
     preds = []
-    for i, sequence in enumerate(sequences):
-        T = read_sequence(sequence).n_frames
-        f = (read_array(features[i], "features", shape=(T, None), dtype_kind="f").astype(np.float64)
-             if per_frame else None)
+    for T, f, out in zip(lengths, feats, outs):
         pred = predict_baseline(model, body, T, f)
-        write_arrays(outs[i], pred, attrs={"variant": f"baseline_{model['kind']}", "model": str(model_path),
-                                           "joints3d_frame": "root-relative (pelvis at origin), camera axes, meters"})
+        write_arrays(out, pred, attrs={"variant": f"baseline_{model['kind']}", "model": str(model_path),
+                                      "joints3d_frame": "root-relative (pelvis at origin), camera axes, meters"})
         preds.append(pred)
     return preds
