@@ -48,6 +48,12 @@ TRIES: dict[str, tuple[dict, int | None]] = {
                                  "model": {"gru_hidden": 128}}, None),
     "cosine+gru128, 32 seqs": ({"train": {"lr_schedule": "cosine"}, "model": {"gru_hidden": 128}}, 32),
     "cosine+gru128, 64 seqs": ({"train": {"lr_schedule": "cosine"}, "model": {"gru_hidden": 128}}, 64),
+    # cheaper trainings against the current defaults (256 training sequences): the DAG-time budget
+    "defaults": ({}, None),
+    "400 steps": ({"train": {"steps": 400}}, None),
+    "300 steps": ({"train": {"steps": 300}}, None),
+    "mlp256": ({"model": {"regressor_hidden": 256}}, None),
+    "mlp256, 400 steps": ({"model": {"regressor_hidden": 256}, "train": {"steps": 400}}, None),
 }
 
 

@@ -25,6 +25,33 @@ def set_torch_threads(n: int) -> None:
         sys.modules["torch"].set_num_threads(n)
 
 
+def aligned(name: str, paths: list[str] | None, n: int) -> list[str | None]:
+    """One file of ``--<name>`` per sequence (or None each when the option is absent)."""
+    from hmr.errors import InputError
+
+    if not paths:
+        return [None] * n
+    if len(paths) != n:
+        raise InputError(f"--{name}: {len(paths)} files for {n} sequences")
+    return list(paths)
+
+
+def for_each_sequence(outs: list[str], step: Callable[[int], None]) -> None:
+    """Run ``step(i)`` for each output of a job of several sequences (a per-sequence stage runs
+    them in one process: the imports and models load once). All or nothing: when one sequence
+    fails, the outputs already written by this call are removed before the error propagates."""
+    import os
+
+    try:
+        for i in range(len(outs)):
+            step(i)
+    except BaseException:
+        for out in outs:
+            if os.path.exists(out):
+                os.remove(out)
+        raise
+
+
 def cmd_build_body_model(args: argparse.Namespace) -> None:
     from hmr.body.anny_convert import build_smpl_from_anny, write_smpl_pickle
 
@@ -38,9 +65,14 @@ def cmd_synthesize(args: argparse.Namespace) -> None:
     from hmr.synthetic.generate import synthesize_sequence
 
     set_torch_threads(args.threads)
-    synthesize_sequence(dataset=args.dataset, seq=args.seq, params=json.loads(args.params),
-                        body_model=args.body_model, seed=args.seed, out=args.out)
-    log.info("wrote %s", args.out)
+    params, outs = json.loads(args.params), aligned("out", args.out, len(args.seq))
+
+    def one(i: int) -> None:
+        synthesize_sequence(dataset=args.dataset, seq=args.seq[i], params=params,
+                            body_model=args.body_model, seed=args.seed, out=outs[i])
+        log.info("wrote %s", outs[i])
+
+    for_each_sequence(outs, one)
 
 
 def cmd_manifest(args: argparse.Namespace) -> None:
@@ -99,13 +131,13 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--shape-samples", type=int, default=300)
     sp.add_argument("--seed", type=int, default=0)
 
-    sp = add("synthesize", cmd_synthesize, "render one synthetic sequence with ground truth")
+    sp = add("synthesize", cmd_synthesize, "render synthetic sequences with ground truth")
     sp.add_argument("--dataset", required=True)
-    sp.add_argument("--seq", required=True, help="{split}_{index:03d}, e.g. train_000")
+    sp.add_argument("--seq", nargs="+", required=True, help="{split}_{index:03d}, e.g. train_000")
     sp.add_argument("--body-model", required=True)
     sp.add_argument("--params", required=True, help="the dataset's config section as JSON")
     sp.add_argument("--seed", type=int, default=0)
-    sp.add_argument("--out", required=True)
+    sp.add_argument("--out", nargs="+", required=True, help="one file per --seq")
 
     sp = add("manifest", cmd_manifest, "list sequence files and their splits in a manifest CSV")
     sp.add_argument("--out", required=True)

@@ -313,6 +313,35 @@ def test_cli_keypoints_and_pck(tiny_dataset, embedded_model_path, tmp_path, caps
     assert df.visible_joints.iloc[2] == df.visible_joints.iloc[0] * 2
 
 
+def test_cli_job_of_several_sequences(tiny_dataset, embedded_model_path, tmp_path, capsys):
+    """A job of several sequences (the DAG's per-sequence stages) writes what one job per sequence
+    writes; when one sequence is bad, none of the job's outputs is left behind."""
+    import json
+
+    seqs = [tiny_dataset / "test_000.h5", tiny_dataset / "train_000.h5"]
+    outs = [tmp_path / "a.h5", tmp_path / "b.h5"]
+    cfg = json.dumps(params())
+    common = ["--backend", "synthetic-detector", "--params", cfg, "--seed", "0",
+              "--body-model", str(embedded_model_path)]
+    assert main(["keypoints", "--sequence", *map(str, seqs), *common, "--out", *map(str, outs)]) == 0
+    for seq, out in zip(seqs, outs):
+        single = tmp_path / f"single_{seq.stem}.h5"
+        assert main(["keypoints", "--sequence", str(seq), *common, "--out", str(single)]) == 0
+        np.testing.assert_array_equal(read_keypoints(out), read_keypoints(single))
+
+    bad = tmp_path / "bad.h5"
+    bad.write_bytes(b"not an hdf5 file")
+    job = tmp_path / "job"
+    job.mkdir()
+    rc, lines = run_cli(capsys, "keypoints", "--sequence", str(seqs[0]), str(bad), *common,
+                        "--out", str(job / "a.h5"), str(job / "b.h5"))
+    assert rc == 1 and len(lines) == 1 and "bad.h5" in lines[0]
+    assert list(job.iterdir()) == []            # the first sequence's file is removed as well
+    rc, lines = run_cli(capsys, "keypoints", "--sequence", *map(str, seqs), *common,
+                        "--out", str(job / "a.h5"))
+    assert rc == 1 and lines == ["error: --out: 1 files for 2 sequences"]
+
+
 def _no_outputs(folder: Path) -> bool:
     return not any(p.suffix in (".h5", ".csv", ".tmp") for p in folder.iterdir())
 

@@ -89,8 +89,8 @@ def test_tiny_dag_through_slurm_equals_local_run(cluster, tmp_path):
     submitted = set(re.findall(r"Job (\d+) has been submitted with SLURM jobid \d+", out))
     finished = set(re.findall(r"Finished jobid: (\d+) \(Rule: (\w+)\)", out))
     assert {j for j, _ in finished} == submitted
-    assert {rule for _, rule in finished} == {"build_body_model", "synthesize_sequence",
-                                               "synthetic_manifest", "preview"}
+    rules = {re.sub(r"_synthetic_\d{3}$", "", rule) for _, rule in finished}
+    assert rules == {"build_body_model", "synthesize", "synthetic_manifest", "preview"}
 
     local = snakemake(local_dir, "--cores", "2", *TARGETS)
     assert local.returncode == 0, local.stderr[-3000:]

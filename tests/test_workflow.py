@@ -33,8 +33,10 @@ def finished(tmp_path_factory):
 def test_dry_run_lists_the_rules(tmp_path):
     run = snakemake(tmp_path, "-n")
     assert run.returncode == 0, run.stderr
-    for rule in ("build_body_model", "synthesize_sequence", "synthetic_manifest", "preview", "all"):
+    for rule in ("build_body_model", "synthesize_synthetic_000", "synthetic_manifest", "preview", "all"):
         assert rule in run.stdout
+    # per-sequence stages run as jobs of compute.sequences_per_job sequences of one split each
+    assert "keypoints_synthetic_001" in run.stdout and "keypoints_synthetic_005" not in run.stdout
 
 
 def test_dag_outputs(finished):
@@ -48,7 +50,7 @@ def test_dag_outputs(finished):
     png = finished / "results/synthetic/preview.png"
     assert png.stat().st_size > 10_000
     assert (finished / "logs/build_body_model.log").exists()
-    assert (finished / "logs/synthesize/synthetic/train_000.log").exists()
+    assert (finished / "logs/synthesize/synthetic/train_000-train_001.log").exists()   # one job
 
 
 def test_rerun_recomputes_nothing(finished):

@@ -7,7 +7,7 @@ import json
 import logging
 from collections.abc import Callable
 
-from hmr.cli import set_torch_threads
+from hmr.cli import aligned, for_each_sequence, set_torch_threads
 
 log = logging.getLogger("hmr")
 
@@ -44,9 +44,14 @@ def cmd_embed(args: argparse.Namespace) -> None:
     from hmr.embedding.embed import embed_sequence_file
 
     set_torch_threads(args.threads)
-    embed_sequence_file(args.keypoints, args.model, args.out, threshold=args.conf_threshold,
-                        config={"conf_threshold": args.conf_threshold, "model": args.model})
-    log.info("wrote %s", args.out)
+    outs = aligned("out", args.out, len(args.keypoints))
+
+    def one(i: int) -> None:
+        embed_sequence_file(args.keypoints[i], args.model, outs[i], threshold=args.conf_threshold,
+                            config={"conf_threshold": args.conf_threshold, "model": args.model})
+        log.info("wrote %s", outs[i])
+
+    for_each_sequence(outs, one)
 
 
 def cmd_evaluate_embedding(args: argparse.Namespace) -> None:
@@ -84,11 +89,11 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     sp.add_argument("--log-csv", required=True)
     sp.add_argument("--plot", required=True)
 
-    sp = add("embed", cmd_embed, "embed one sequence's 2D keypoints: mu, sigma per frame")
-    sp.add_argument("--keypoints", required=True)
+    sp = add("embed", cmd_embed, "embed sequences' 2D keypoints: mu, sigma per frame")
+    sp.add_argument("--keypoints", nargs="+", required=True, help="keypoints files, one per sequence")
     sp.add_argument("--model", required=True)
     sp.add_argument("--conf-threshold", type=float, default=0.2)
-    sp.add_argument("--out", required=True)
+    sp.add_argument("--out", nargs="+", required=True, help="one file per --keypoints")
 
     sp = add("evaluate-embedding", cmd_evaluate_embedding,
              "cross-view retrieval (Hit@1/Hit@10) and sigma-error correlation on held-out poses")

@@ -6,7 +6,7 @@ import argparse
 import json
 import logging
 
-from hmr.cli import set_torch_threads
+from hmr.cli import aligned, for_each_sequence, set_torch_threads
 
 log = logging.getLogger("hmr")
 
@@ -34,11 +34,16 @@ def cmd_pretrain_backbone(args: argparse.Namespace) -> None:
 def cmd_features(args: argparse.Namespace) -> None:
     _threads(args.threads)
     params = json.loads(args.params)
+    n = len(args.sequence)
+    outs, keypoints = aligned("out", args.out, n), aligned("keypoints", args.keypoints, n)
     if params.get("source", "resnet") == "blazepose":       # no backbone: skip importing torch
         from hmr.features.landmarks import extract_landmark_features
 
-        s = extract_landmark_features(args.sequence, args.out, params, args.keypoints)
-        log.info("wrote %s: %d frames, %d-d (BlazePose landmarks)", args.out, s["frames"], s["dim"])
+        def one(i: int) -> None:
+            s = extract_landmark_features(args.sequence[i], outs[i], params, keypoints[i])
+            log.info("wrote %s: %d frames, %d-d (BlazePose landmarks)", outs[i], s["frames"], s["dim"])
+
+        for_each_sequence(outs, one)
         return
     from hmr.features.extract import extract_features
 
@@ -47,9 +52,13 @@ def cmd_features(args: argparse.Namespace) -> None:
         params["weights_format"] = args.weights_format or params.get("weights_format", "spin")
     if not params.get("weights") and params.get("source", "resnet") != "blazepose":
         log.warning("no weights given (features.weights null, no --weights): RANDOM backbone weights")
-    s = extract_features(args.sequence, args.out, params, keypoints=args.keypoints)
-    log.info("wrote %s: %d frames, %d-d (%s, %.1f frames/s)", args.out, s["frames"], s["dim"],
-             s["backbone"], s["frames"] / max(s["seconds"], 1e-9) if s["seconds"] else float("inf"))
+
+    def one(i: int) -> None:
+        s = extract_features(args.sequence[i], outs[i], params, keypoints=keypoints[i])
+        log.info("wrote %s: %d frames, %d-d (%s, %.1f frames/s)", outs[i], s["frames"], s["dim"],
+                 s["backbone"], s["frames"] / max(s["seconds"], 1e-9) if s["seconds"] else float("inf"))
+
+    for_each_sequence(outs, one)
 
 
 def register(add) -> None:
@@ -65,11 +74,11 @@ def register(add) -> None:
     sp.add_argument("--log-csv", default=None)
     sp.add_argument("--plot", default=None)
 
-    sp = add("features", cmd_features, "per-frame ResNet features of one sequence")
-    sp.add_argument("--sequence", required=True, help="sequence file data/{dataset}/{seq}.h5")
+    sp = add("features", cmd_features, "per-frame features f_t of one or more sequences")
+    sp.add_argument("--sequence", nargs="+", required=True, help="sequence files data/{dataset}/{seq}.h5")
     sp.add_argument("--params", required=True, help="the config's features section as JSON")
     sp.add_argument("--weights", default=None, help="checkpoint (overrides features.weights)")
     sp.add_argument("--weights-format", default=None, choices=("spin", "torchvision"))
-    sp.add_argument("--keypoints", default=None,
-                    help="the sequence's keypoints file (features.source blazepose / concat)")
-    sp.add_argument("--out", required=True)
+    sp.add_argument("--keypoints", nargs="+", default=None,
+                    help="the sequences' keypoints files, same order (features.source blazepose / concat)")
+    sp.add_argument("--out", nargs="+", required=True, help="one file per --sequence")

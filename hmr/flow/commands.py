@@ -6,7 +6,7 @@ import argparse
 import json
 import logging
 
-from hmr.cli import set_torch_threads
+from hmr.cli import aligned, for_each_sequence, set_torch_threads
 
 log = logging.getLogger("hmr")
 
@@ -18,17 +18,22 @@ def cmd_dynamics(args: argparse.Namespace) -> None:
     set_cv_threads(args.threads)
     if params.get("backend") == "raft":
         set_torch_threads(args.threads)
-    arrays = run_dynamics(args.sequence, args.out, params, seed=args.seed)
-    support = arrays["support"][1:]
-    log.info("wrote %s: %d frames, %s flow on the %s, mean support %.2f", args.out,
-             len(arrays["d"]), params.get("backend"), params.get("input"),
-             float(support.mean()) if support.size else 0.0)
+    outs = aligned("out", args.out, len(args.sequence))
+
+    def one(i: int) -> None:
+        arrays = run_dynamics(args.sequence[i], outs[i], params, seed=args.seed)
+        support = arrays["support"][1:]
+        log.info("wrote %s: %d frames, %s flow on the %s, mean support %.2f", outs[i],
+                 len(arrays["d"]), params.get("backend"), params.get("input"),
+                 float(support.mean()) if support.size else 0.0)
+
+    for_each_sequence(outs, one)
 
 
 def register(add) -> None:
     """Add the dynamics subcommand to the ``python -m hmr`` parser."""
-    sp = add("dynamics", cmd_dynamics, "optical flow homographies and the 135-d d_t of one sequence")
-    sp.add_argument("--sequence", required=True, help="sequence file data/{dataset}/{seq}.h5")
+    sp = add("dynamics", cmd_dynamics, "optical flow homographies and the 135-d d_t of one or more sequences")
+    sp.add_argument("--sequence", nargs="+", required=True, help="sequence files data/{dataset}/{seq}.h5")
     sp.add_argument("--params", required=True, help="the config's dynamics section as JSON")
     sp.add_argument("--seed", type=int, default=0, help="RANSAC sampling seed (solver.robust: ransac)")
-    sp.add_argument("--out", required=True)
+    sp.add_argument("--out", nargs="+", required=True, help="one file per --sequence")

@@ -6,7 +6,7 @@ import argparse
 import json
 import logging
 
-from hmr.cli import set_torch_threads
+from hmr.cli import aligned, for_each_sequence, set_torch_threads
 
 log = logging.getLogger("hmr")
 
@@ -15,11 +15,16 @@ def cmd_keypoints(args: argparse.Namespace) -> None:
     from hmr.keypoints.stage import run_keypoints
 
     set_torch_threads(args.threads)
-    kp = run_keypoints(args.sequence, args.out, args.backend, json.loads(args.params),
-                       seed=args.seed, body_model=args.body_model)
-    detected = float((kp[..., 2] > 0).mean()) if kp.size else 0.0
-    log.info("wrote %s: %d frames, %.1f%% of joints detected (%s)", args.out, len(kp),
-             100 * detected, args.backend)
+    params, outs = json.loads(args.params), aligned("out", args.out, len(args.sequence))
+
+    def one(i: int) -> None:
+        kp = run_keypoints(args.sequence[i], outs[i], args.backend, params, seed=args.seed,
+                           body_model=args.body_model)
+        detected = float((kp[..., 2] > 0).mean()) if kp.size else 0.0
+        log.info("wrote %s: %d frames, %.1f%% of joints detected (%s)", outs[i], len(kp),
+                 100 * detected, args.backend)
+
+    for_each_sequence(outs, one)
 
 
 def cmd_keypoints_pck(args: argparse.Namespace) -> None:
@@ -35,13 +40,13 @@ def register(add) -> None:
     """Add the keypoints subcommands to the ``python -m hmr`` parser."""
     from hmr.keypoints.stage import BACKENDS
 
-    sp = add("keypoints", cmd_keypoints, "2D COCO-17 keypoints of one sequence")
-    sp.add_argument("--sequence", required=True, help="sequence file data/{dataset}/{seq}.h5")
+    sp = add("keypoints", cmd_keypoints, "2D COCO-17 keypoints of one or more sequences")
+    sp.add_argument("--sequence", nargs="+", required=True, help="sequence files data/{dataset}/{seq}.h5")
     sp.add_argument("--backend", required=True, choices=BACKENDS)
     sp.add_argument("--params", required=True, help="the config's keypoints section as JSON")
     sp.add_argument("--body-model", default=None, help="SMPL-format model (synthetic-detector)")
     sp.add_argument("--seed", type=int, default=0)
-    sp.add_argument("--out", required=True)
+    sp.add_argument("--out", nargs="+", required=True, help="one file per --sequence")
 
     sp = add("keypoints-pck", cmd_keypoints_pck, "PCK of keypoints files against ground truth (CSV)")
     sp.add_argument("--sequences", nargs="+", required=True)

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hmr.cli import aligned
 from hmr.distributed import context as D
 from hmr.errors import InputError
 from hmr.model.variants import get_variant
@@ -21,14 +22,6 @@ log = logging.getLogger(__name__)
 def checkpoint_path(out: str | os.PathLike) -> Path:
     """Where a training run keeps its resume state: next to the model, ``.ckpt`` suffix."""
     return Path(out).with_suffix(".ckpt")
-
-
-def _aligned(name: str, paths: list[str] | None, n: int) -> list[str | None]:
-    if not paths:
-        return [None] * n
-    if len(paths) != n:
-        raise InputError(f"--{name}: {len(paths)} files for {n} sequences")
-    return list(paths)
 
 
 def train_regressor_files(cfg: dict[str, Any], variant: str, sequences: list[str], features: list[str],
@@ -50,9 +43,9 @@ def train_regressor_files(cfg: dict[str, Any], variant: str, sequences: list[str
     ctx = ctx if ctx is not None else D.init(device)
     v = get_variant(variant)
     n = len(sequences)
-    feats = _aligned("features", features, n)
-    embs = _aligned("embeddings", embeddings if v.needs_embedding else None, n)
-    dyns = _aligned("dynamics", dynamics if v.use_d else None, n)
+    feats = aligned("features", features, n)
+    embs = aligned("embeddings", embeddings if v.needs_embedding else None, n)
+    dyns = aligned("dynamics", dynamics if v.use_d else None, n)
     if v.needs_embedding and not embeddings:
         raise InputError(f"variant '{variant}' needs the embedding stage files (--embeddings)")
     if v.use_d and not dynamics:
@@ -123,9 +116,9 @@ def predict_files(model_path: str, sequences: list[str], features: list[str], bo
     if v.use_d and not dynamics:
         raise InputError(f"{model_path}: variant '{v.name}' needs the sequences' dynamics files")
     n = len(sequences)
-    features, embeddings, outs = _aligned("features", features, n), _aligned("embeddings", embeddings, n), \
-        _aligned("out", outs, n)
-    dynamics = _aligned("dynamics", dynamics if v.use_d else None, n)
+    features, embeddings, outs = aligned("features", features, n), aligned("embeddings", embeddings, n), \
+        aligned("out", outs, n)
+    dynamics = aligned("dynamics", dynamics if v.use_d else None, n)
     # every input is read and checked before the first output is written
     seqs = [load_sequence_arrays(*paths, with_targets=False)
             for paths in zip(sequences, features, embeddings, dynamics)]

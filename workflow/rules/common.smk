@@ -98,6 +98,12 @@ def features_gpus():
     return int(config.get("compute", {}).get("features_gpus", 0))
 
 
+def sequences_per_job():
+    """Sequences per job of the per-sequence stages (synthesize, keypoints, features, dynamics,
+    embed_sequences): one process loads its imports and models once for all of them."""
+    return int(config.get("compute", {}).get("sequences_per_job", 32))
+
+
 def ddp_launcher():
     """How a DDP-capable training (embedding, regressor) is started: `python -m hmr` for one
     process, `torchrun -m hmr` with one process per GPU when a job has several."""
@@ -138,10 +144,10 @@ def keypoints_backend(dataset):
     return kp.get("backend_by_dataset", {}).get(dataset, kp["backend"])
 
 
-def keypoints_inputs(wc):
-    """The sequence file, plus the body model (simulated detector) or mmpose's model files."""
-    inputs = {"sequence": sequence_file(wc.dataset, wc.seq)}
-    backend = keypoints_backend(wc.dataset)
+def keypoints_inputs(dataset, seqs):
+    """The sequence files, plus the body model (simulated detector) or mmpose's model files."""
+    inputs = {"sequence": [sequence_file(dataset, s) for s in seqs]}
+    backend = keypoints_backend(dataset)
     if backend == "synthetic-detector":
         inputs["body_model"] = body_model_path()
     if backend == "mmpose":
@@ -217,9 +223,9 @@ for _name, _d in config["datasets"].items():
 
 
 # --- dynamics stage (workflow/rules/dynamics.smk, hmr/flow/) ---
-def dynamics_inputs(wc):
-    """The sequence file, plus RAFT's checkpoint when that backend is configured."""
-    inputs = {"sequence": sequence_file(wc.dataset, wc.seq)}
+def dynamics_inputs(dataset, seqs):
+    """The sequence files, plus RAFT's checkpoint when that backend is configured."""
+    inputs = {"sequence": [sequence_file(dataset, s) for s in seqs]}
     dyn = config["dynamics"]
     if dyn["backend"] == "raft" and dyn["raft"].get("checkpoint"):
         inputs["checkpoint"] = dyn["raft"]["checkpoint"]
@@ -270,28 +276,30 @@ def _has_precomputed_features(path):
         return False
 
 
-def features_inputs(wc):
-    """The sequence file, plus the backbone: the configured checkpoint, or the DAG's pretrained
-    one (not needed for sequence files that carry precomputed features)."""
-    seq = sequence_file(wc.dataset, wc.seq)
-    inputs = {"sequence": seq}
-    if _has_precomputed_features(seq):
+def features_inputs(dataset, seqs):
+    """The sequence files, plus the keypoints files (BlazePose landmarks) and the backbone: the
+    configured checkpoint, or the DAG's pretrained one (neither is needed for sequence files that
+    all carry precomputed features)."""
+    files = [sequence_file(dataset, s) for s in seqs]
+    inputs = {"sequence": files}
+    if all(_has_precomputed_features(f) for f in files):
         return inputs
     if features_source() != "resnet":
-        inputs["keypoints"] = f"results/{wc.dataset}/keypoints/{wc.seq}.h5"
+        inputs["keypoints"] = [f"results/{dataset}/keypoints/{s}.h5" for s in seqs]
     if features_source() != "blazepose":
         inputs["weights"] = config["features"]["weights"] or PRETRAINED_BACKBONE
     return inputs
 
 
-def features_weights_args(input):
-    """`--weights FILE` (+ `--weights-format spin` for the DAG's own pretrained backbone, which is
-    written in SPIN's layout whatever features.weights_format says for user checkpoints)."""
-    args = f"--keypoints {input.keypoints}" if "keypoints" in input.keys() else ""
-    if "weights" not in input.keys():
+def features_weights_args(inputs):
+    """`--keypoints FILES` and `--weights FILE` (+ `--weights-format spin` for the DAG's own
+    pretrained backbone, which is written in SPIN's layout whatever features.weights_format says
+    for user checkpoints), from features_inputs()."""
+    args = f"--keypoints {' '.join(inputs['keypoints'])}" if "keypoints" in inputs else ""
+    if "weights" not in inputs:
         return args
-    fmt = " --weights-format spin" if input.weights == PRETRAINED_BACKBONE else ""
-    return f"{args} --weights {input.weights}{fmt}"
+    fmt = " --weights-format spin" if inputs["weights"] == PRETRAINED_BACKBONE else ""
+    return f"{args} --weights {inputs['weights']}{fmt}"
 
 
 def features_params():
@@ -443,6 +451,48 @@ def demo_targets():
     """mesh.mp4 and alignment.json of every demo video (not part of the default target)."""
     return [f"results/demo/{name}/{out}" for name in demo_videos()
             for out in ("mesh.mp4", "alignment.json")]
+
+
+# --- per-sequence stages in jobs of several sequences ---
+# One file per sequence and stage, made by jobs of `compute.sequences_per_job` sequences of one
+# split (each demo video its own job): starting Python and importing torch / mediapipe once per job
+# instead of once per sequence. The jobs are rules defined in a loop (outputs are lists, which a
+# wildcard cannot give); asking for one sequence's file runs its job.
+def sequence_splits(dataset):
+    """{seq: split} of a dataset, in its sequence order (the demo's videos: split "demo")."""
+    d = config["datasets"].get(dataset)
+    if d is None:
+        return {name: "demo" for name in demo_videos()}
+    if d["type"] == "synthetic":
+        return {n: synthetic_split_of(dataset, n) for n in sequence_names(dataset)}
+    if d["type"] == "sequences":
+        df = read_manifest(Path(d["path"]) / "manifest.csv")
+        return dict(zip(df.seq, df.split))
+    if d["type"] in REAL_DATASET_TYPES:
+        return {n: s.split for n, s in real_dataset_sources(dataset).items()}
+    return {n: "none" for n in sequence_names(dataset)}
+
+
+def stage_datasets():
+    """Datasets the per-sequence stages run on: every configured one and the demo's."""
+    return list(config["datasets"]) + [DEMO_DATASET]
+
+
+def sequence_jobs(dataset):
+    """[(name suffix, log tag, [seq, ...])]: the dataset's sequences in jobs of
+    sequences_per_job() of one split each; the log tag names the first and last sequence."""
+    size = 1 if dataset == DEMO_DATASET else sequences_per_job()
+    by_split = {}
+    for seq, split in sequence_splits(dataset).items():
+        by_split.setdefault(split, []).append(seq)
+    jobs = []
+    for seqs in by_split.values():
+        for i in range(0, len(seqs), size):
+            chunk = seqs[i : i + size]
+            tag = chunk[0] if len(chunk) == 1 else f"{chunk[0]}-{chunk[-1]}"
+            suffix = "".join(c if c.isalnum() else "_" for c in f"{dataset}_{len(jobs):03d}")
+            jobs.append((suffix, tag, chunk))
+    return jobs
 
 
 # --- embedding stage (workflow/rules/embedding.smk) ---

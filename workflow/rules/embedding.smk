@@ -83,25 +83,31 @@ rule train_embedding_deterministic:
         " --log-csv {output.log_csv} --plot {output.plot} > {log} 2>&1"
 
 
-rule embed_sequence:
-    input:
-        keypoints="results/{dataset}/keypoints/{seq}.h5",
-        model="results/models/embedding.pt",
-    output:
-        "results/{dataset}/embedding/{seq}.h5",
-    log:
-        "logs/embedding/{dataset}/{seq}.log",
-    params:
-        conf=config["embedding"]["conf_threshold"],
-    threads: 1
-    resources:
-        mem_mb=1500,
-        runtime=5,
-    conda:
-        "../../envs/embedding.yaml"
-    shell:
-        "python -m hmr embed --threads {threads} --keypoints {input.keypoints}"
-        " --model {input.model} --conf-threshold {params.conf} --out {output} > {log} 2>&1"
+# u_t per sequence: one file each, made by jobs of several sequences (common.smk sequence_jobs).
+for _dataset in stage_datasets():
+    for _suffix, _tag, _seqs in sequence_jobs(_dataset):
+
+        rule:
+            name:
+                f"embed_sequences_{_suffix}"
+            input:
+                keypoints=[f"results/{_dataset}/keypoints/{s}.h5" for s in _seqs],
+                model="results/models/embedding.pt",
+            output:
+                [f"results/{_dataset}/embedding/{s}.h5" for s in _seqs],
+            log:
+                f"logs/embedding/{_dataset}/{_tag}.log",
+            params:
+                conf=config["embedding"]["conf_threshold"],
+            threads: 1
+            resources:
+                mem_mb=1500,
+                runtime=5 + len(_seqs),
+            conda:
+                "../../envs/embedding.yaml"
+            shell:
+                "python -m hmr embed --threads {threads} --keypoints {input.keypoints}"
+                " --model {input.model} --conf-threshold {params.conf} --out {output} > {log} 2>&1"
 
 
 rule evaluate_embedding:

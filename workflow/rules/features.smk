@@ -31,23 +31,30 @@ rule pretrain_backbone:
         " --out {output.model} --log-csv {output.log_csv} --plot {output.plot} > {log} 2>&1"
 
 
-rule features:
-    input:
-        unpack(features_inputs),
-    output:
-        "results/{dataset}/features/{seq}.h5",
-    log:
-        "logs/features/{dataset}/{seq}.log",
-    params:
-        cfg=features_params(),
-        weights=lambda wc, input: features_weights_args(input),
-    threads: config["features"]["threads"]
-    resources:
-        mem_mb=2000,
-        runtime=30,
-        gpu=features_gpus(),
-    conda:
-        "../../envs/features.yaml"
-    shell:
-        "python -m hmr features --threads {threads} --sequence {input.sequence}"
-        " --params {params.cfg:q} {params.weights} --out {output} > {log} 2>&1"
+# One file per sequence, made by jobs of several sequences (common.smk sequence_jobs).
+for _dataset in stage_datasets():
+    for _suffix, _tag, _seqs in sequence_jobs(_dataset):
+        _inputs = features_inputs(_dataset, _seqs)
+
+        rule:
+            name:
+                f"features_{_suffix}"
+            input:
+                **_inputs,
+            output:
+                [f"results/{_dataset}/features/{s}.h5" for s in _seqs],
+            log:
+                f"logs/features/{_dataset}/{_tag}.log",
+            params:
+                cfg=features_params(),
+                weights=features_weights_args(_inputs),
+            threads: config["features"]["threads"]
+            resources:
+                mem_mb=2000,
+                runtime=30 + len(_seqs),
+                gpu=features_gpus(),
+            conda:
+                "../../envs/features.yaml"
+            shell:
+                "python -m hmr features --threads {threads} --sequence {input.sequence}"
+                " --params {params.cfg:q} {params.weights} --out {output} > {log} 2>&1"

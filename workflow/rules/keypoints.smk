@@ -3,30 +3,35 @@
 # synthetic-detector backend is SIMULATED (ground-truth projection plus a noise model).
 
 
-rule keypoints:
-    input:
-        unpack(keypoints_inputs),
-    output:
-        "results/{dataset}/keypoints/{seq}.h5",
-    log:
-        "logs/keypoints/{dataset}/{seq}.log",
-    params:
-        backend=lambda wc: keypoints_backend(wc.dataset),
-        cfg=lambda wc: keypoints_params(wc.dataset),
-        seed=config["seed"],
-        body_model=lambda wc, input: (
-            f"--body-model {input.body_model}" if "body_model" in input.keys() else ""
-        ),
-    threads: config["keypoints"]["threads"]
-    resources:
-        mem_mb=2000,
-        runtime=30,
-    conda:
-        "../../envs/keypoints.yaml"
-    shell:
-        "python -m hmr keypoints --threads {threads} --sequence {input.sequence}"
-        " --backend {params.backend} --params {params.cfg:q} --seed {params.seed}"
-        " {params.body_model} --out {output} > {log} 2>&1"
+# One file per sequence, made by jobs of several sequences (common.smk sequence_jobs).
+for _dataset in stage_datasets():
+    for _suffix, _tag, _seqs in sequence_jobs(_dataset):
+        _inputs = keypoints_inputs(_dataset, _seqs)
+
+        rule:
+            name:
+                f"keypoints_{_suffix}"
+            input:
+                **_inputs,
+            output:
+                [f"results/{_dataset}/keypoints/{s}.h5" for s in _seqs],
+            log:
+                f"logs/keypoints/{_dataset}/{_tag}.log",
+            params:
+                backend=keypoints_backend(_dataset),
+                cfg=keypoints_params(_dataset),
+                seed=config["seed"],
+                body_model=f"--body-model {_inputs['body_model']}" if "body_model" in _inputs else "",
+            threads: config["keypoints"]["threads"]
+            resources:
+                mem_mb=2000,
+                runtime=30 + len(_seqs),
+            conda:
+                "../../envs/keypoints.yaml"
+            shell:
+                "python -m hmr keypoints --threads {threads} --sequence {input.sequence}"
+                " --backend {params.backend} --params {params.cfg:q} --seed {params.seed}"
+                " {params.body_model} --out {output} > {log} 2>&1"
 
 
 rule keypoints_pck:
