@@ -54,6 +54,13 @@ TRIES: dict[str, tuple[dict, int | None]] = {
     "300 steps": ({"train": {"steps": 300}}, None),
     "mlp256": ({"model": {"regressor_hidden": 256}}, None),
     "mlp256, 400 steps": ({"model": {"regressor_hidden": 256}, "train": {"steps": 400}}, None),
+    "batch 16": ({"train": {"batch_size": 16}}, None),
+    "batch 16, 800 steps": ({"train": {"batch_size": 16, "steps": 800}}, None),
+    "defaults, 256 seqs": ({}, 256),
+    "batch 16, 256 seqs": ({"train": {"batch_size": 16}}, 256),
+    "defaults, 512 seqs": ({}, 512),
+    "900 steps, 512 seqs": ({"train": {"steps": 900}}, 512),
+    "batch 16, 512 seqs": ({"train": {"batch_size": 16}}, 512),
 }
 
 

@@ -43,6 +43,14 @@ def body_model_path():
     return config["body_model"]["smpl_path"] or EMBEDDED_BODY_MODEL
 
 
+def synthesize_params(dataset):
+    """What rendering a synthetic sequence reads, as JSON: the dataset's section without `type` and
+    `splits` (a sequence depends on its name, not on how many others there are: adding test
+    sequences renders only those)."""
+    d = config["datasets"][dataset]
+    return json_param({k: v for k, v in d.items() if k not in ("type", "splits")})
+
+
 def synthetic_split_of(dataset, seq):
     return seq.split("_")[0]
 

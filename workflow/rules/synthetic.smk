@@ -18,7 +18,7 @@ for _dataset in datasets_of_type("synthetic"):
             params:
                 dataset=_dataset,
                 seqs=" ".join(_seqs),
-                cfg=json_param(config["datasets"][_dataset]),
+                cfg=synthesize_params(_dataset),
                 seed=config["seed"],
             threads: 1
             resources:
