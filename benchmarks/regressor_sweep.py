@@ -58,6 +58,7 @@ TRIES: dict[str, tuple[dict, int | None]] = {
     "batch 16, 800 steps": ({"train": {"batch_size": 16, "steps": 800}}, None),
     "defaults, 256 seqs": ({}, 256),
     "batch 16, 256 seqs": ({"train": {"batch_size": 16}}, 256),
+    "1000 steps, 256 seqs": ({"train": {"steps": 1000}}, 256),
     "defaults, 512 seqs": ({}, 512),
     "900 steps, 512 seqs": ({"train": {"steps": 900}}, 512),
     "batch 16, 512 seqs": ({"train": {"batch_size": 16}}, 512),

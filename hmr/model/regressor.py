@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from hmr.body.joints import NUM_BETAS, NUM_SMPL_JOINTS
@@ -52,8 +53,13 @@ class SMPLRegressor(nn.Module):
 
     def forward(self, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         theta = self.mean_params.to(c.dtype).expand(c.shape[:-1] + (N_PARAMS,))
+        fc1, rest = self.mlp[0], self.mlp[1:]
+        # fc1([c, theta]) = W_c c + W_theta theta + b: the c part is the same in every iteration,
+        # so it is computed once (the same function as the MLP on the concatenation, fewer FLOPs)
+        n_c = c.shape[-1]
+        hc = F.linear(c, fc1.weight[:, :n_c], fc1.bias)
         for _ in range(self.n_iter):                        # iterative error feedback
-            h = self.mlp(torch.cat([c, theta], -1))
+            h = rest(hc + F.linear(theta, fc1.weight[:, n_c:]))
             delta = torch.cat([self.dec_pose(h), self.dec_shape(h), self.dec_cam(h)], -1)
             theta = theta + delta
         pose6d = theta[..., :POSE_6D].reshape(c.shape[:-1] + (NUM_SMPL_JOINTS, 6))
