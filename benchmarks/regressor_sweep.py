@@ -62,6 +62,8 @@ TRIES: dict[str, tuple[dict, int | None]] = {
     "defaults, 512 seqs": ({}, 512),
     "900 steps, 512 seqs": ({"train": {"steps": 900}}, 512),
     "batch 16, 512 seqs": ({"train": {"batch_size": 16}}, 512),
+    "defaults, 768 seqs": ({}, 768),
+    "400 steps, 768 seqs": ({"train": {"steps": 400}}, 768),
 }
 
 
