@@ -64,6 +64,7 @@ TRIES: dict[str, tuple[dict, int | None]] = {
     "batch 16, 512 seqs": ({"train": {"batch_size": 16}}, 512),
     "defaults, 768 seqs": ({}, 768),
     "400 steps, 768 seqs": ({"train": {"steps": 400}}, 768),
+    "900 steps, 768 seqs": ({"train": {"steps": 900}}, 768),
 }
 
 
