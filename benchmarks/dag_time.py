@@ -19,9 +19,15 @@ from pathlib import Path
 import pandas as pd
 
 
+# the per-sequence stages: one rule per job of sequences, named <stage>_<dataset>_<job>
+# (workflow/rules/common.smk sequence_jobs); a stage name may itself hold "_"
+JOB_STAGES = ("synthesize", "keypoints", "features", "dynamics", "embed_sequences")
+
+
 def stage_of(rule: str) -> str:
-    """`keypoints_synthetic_003` -> `keypoints` (a rule made in a loop, one per job of sequences)."""
-    return re.sub(r"_[A-Za-z0-9_]+?_\d{3}$", "", rule)
+    """`embed_sequences_synthetic_003` -> `embed_sequences`; any other rule is its own stage."""
+    m = re.match(rf"({'|'.join(JOB_STAGES)})_\w+_\d{{3}}$", rule)
+    return m.group(1) if m else rule
 
 
 def job_table(root: Path, since: float = 0.0) -> pd.DataFrame:

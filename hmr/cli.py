@@ -26,10 +26,11 @@ def set_torch_threads(n: int) -> None:
 
 
 def aligned(name: str, paths: list[str] | None, n: int) -> list[str | None]:
-    """One file of ``--<name>`` per sequence (or None each when the option is absent)."""
+    """One file of ``--<name>`` per sequence (None each when the option is absent: ``paths`` None;
+    an empty list is a count mismatch like any other)."""
     from hmr.errors import InputError
 
-    if not paths:
+    if paths is None:
         return [None] * n
     if len(paths) != n:
         raise InputError(f"--{name}: {len(paths)} files for {n} sequences")

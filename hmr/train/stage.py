@@ -43,13 +43,13 @@ def train_regressor_files(cfg: dict[str, Any], variant: str, sequences: list[str
     ctx = ctx if ctx is not None else D.init(device)
     v = get_variant(variant)
     n = len(sequences)
-    feats = aligned("features", features, n)
-    embs = aligned("embeddings", embeddings if v.needs_embedding else None, n)
-    dyns = aligned("dynamics", dynamics if v.use_d else None, n)
     if v.needs_embedding and not embeddings:
         raise InputError(f"variant '{variant}' needs the embedding stage files (--embeddings)")
     if v.use_d and not dynamics:
         raise InputError(f"variant '{variant}' needs the dynamics stage files (--dynamics)")
+    feats = aligned("features", features, n)
+    embs = aligned("embeddings", embeddings if v.needs_embedding else None, n)
+    dyns = aligned("dynamics", dynamics if v.use_d else None, n)
     seqs = [load_sequence_arrays(s, f, e, d) for s, f, e, d in zip(sequences, feats, embs, dyns)]
     windows = InMemoryWindows(seqs, int(cfg["window"]))
     body = BodyModel(smpl_layer(body_model))

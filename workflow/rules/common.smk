@@ -1,5 +1,6 @@
 # Helpers shared by the workflow files (config validation, sequence lists, paths).
 
+import functools
 import json
 import os
 import sys
@@ -51,23 +52,27 @@ def synthesize_params(dataset):
     return json_param({k: v for k, v in d.items() if k not in ("type", "splits")})
 
 
-def synthetic_split_of(dataset, seq):
-    return seq.split("_")[0]
+@functools.cache
+def sequence_splits(dataset):
+    """{seq: split} of a dataset in its sequence order, known before anything runs (read once per
+    workflow: a `sequences` dataset's manifest, a real dataset's scan). The demo's videos: "demo"."""
+    d = config["datasets"].get(dataset)
+    if d is None:
+        return {name: "demo" for name in demo_videos()}
+    if d["type"] == "synthetic":
+        return {f"{s}_{i:03d}": s for s in SPLITS for i in range(d["splits"].get(s, 0))}
+    if d["type"] == "sequences":
+        df = read_manifest(Path(d["path"]) / "manifest.csv")
+        return dict(zip(df.seq, df.split))
+    if d["type"] in REAL_DATASET_TYPES:
+        return {n: s.split for n, s in real_dataset_sources(dataset).items()}
+    videos = sorted(p for p in Path(d["path"]).iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+    return {p.stem: "none" for p in videos}
 
 
 def sequence_names(dataset, split=None):
     """Sequence names of a dataset (optionally one split), known before anything runs."""
-    d = config["datasets"][dataset]
-    if d["type"] == "synthetic":
-        names = [f"{s}_{i:03d}" for s in SPLITS for i in range(d["splits"].get(s, 0))]
-        return [n for n in names if split is None or n.startswith(f"{split}_")]
-    if d["type"] == "sequences":
-        df = read_manifest(Path(d["path"]) / "manifest.csv")
-        return [s for s, sp in zip(df.seq, df.split) if split is None or sp == split]
-    if d["type"] in REAL_DATASET_TYPES:
-        return real_dataset_names(dataset, split)
-    videos = sorted(p for p in Path(d["path"]).iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
-    return [p.stem for p in videos] if split in (None, "none") else []
+    return [n for n, s in sequence_splits(dataset).items() if split is None or s == split]
 
 
 def video_file(dataset, seq):
@@ -198,10 +203,6 @@ def real_dataset_sources(dataset):
             sys.exit(1)
         _real_scans[dataset] = {s.name: s for s in sources}
     return _real_scans[dataset]
-
-
-def real_dataset_names(dataset, split=None):
-    return [n for n, s in real_dataset_sources(dataset).items() if split is None or s.split == split]
 
 
 def _real_source(wc):
@@ -466,21 +467,6 @@ def demo_targets():
 # split (each demo video its own job): starting Python and importing torch / mediapipe once per job
 # instead of once per sequence. The jobs are rules defined in a loop (outputs are lists, which a
 # wildcard cannot give); asking for one sequence's file runs its job.
-def sequence_splits(dataset):
-    """{seq: split} of a dataset, in its sequence order (the demo's videos: split "demo")."""
-    d = config["datasets"].get(dataset)
-    if d is None:
-        return {name: "demo" for name in demo_videos()}
-    if d["type"] == "synthetic":
-        return {n: synthetic_split_of(dataset, n) for n in sequence_names(dataset)}
-    if d["type"] == "sequences":
-        df = read_manifest(Path(d["path"]) / "manifest.csv")
-        return dict(zip(df.seq, df.split))
-    if d["type"] in REAL_DATASET_TYPES:
-        return {n: s.split for n, s in real_dataset_sources(dataset).items()}
-    return {n: "none" for n in sequence_names(dataset)}
-
-
 def stage_datasets():
     """Datasets the per-sequence stages run on: every configured one and the demo's."""
     return list(config["datasets"]) + [DEMO_DATASET]
